@@ -1,0 +1,25 @@
+"""Signals only enqueue, and only once the transaction that saved the image has committed."""
+
+from functools import partial
+
+from django.db import transaction
+from django.db.models.signals import post_save
+from django.dispatch import Signal
+
+from catalog.models import ProductImage
+
+# Sent after commit whenever a product's applied tags change: kwargs product_ids (list[int]).
+tags_changed = Signal()
+
+
+def enqueue_analysis_of_new_image(sender, instance: ProductImage, created: bool, raw: bool = False, **kwargs) -> None:
+    if created and not raw:
+        from tagging.tasks import enqueue_analysis
+
+        transaction.on_commit(partial(enqueue_analysis, image_id=instance.pk))
+
+
+def connect() -> None:
+    post_save.connect(
+        enqueue_analysis_of_new_image, sender=ProductImage, dispatch_uid="tagging.enqueue_analysis_of_new_image"
+    )

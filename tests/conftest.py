@@ -1,0 +1,50 @@
+"""Fixtures shared by the whole suite: the loopback model server and provider settings."""
+
+import pytest
+
+from tests.fakes.openai_server import FakeOpenAIServer
+
+
+@pytest.fixture(autouse=True)
+def isolated_media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(settings):
+    # Each test gets a fresh in-process cache, so breaker and canary state never leak.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def model_server():
+    """A running OpenAI-compatible server on loopback; stopped after the test."""
+    with FakeOpenAIServer(models=("gemini-2.5-flash", "deepseek-v3.2", "gpt-4.1", "claude-sonnet-4.5")) as server:
+        yield server
+
+
+@pytest.fixture
+def provider_settings(settings, model_server):
+    """Point the gateway's default provider at the loopback server, with fast timeouts."""
+    settings.OPENAI_BASE_URL = model_server.base_url
+    settings.OPENAI_API_KEY = "sk-test-0123456789abcdef"
+    settings.SHELFSIGHT_VISION_MODEL = "gemini-2.5-flash"
+    settings.SHELFSIGHT_LLM_TIMEOUT = 2.0
+    settings.SHELFSIGHT_LLM_MAX_RETRIES = 0
+    return settings
+
+
+@pytest.fixture
+def sync_tasks(settings):
+    """Run django-q2 tasks inline, so on_commit enqueues execute in the test."""
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
+    from django_q.conf import Conf
+
+    previous, Conf.SYNC = Conf.SYNC, True
+    yield
+    Conf.SYNC = previous
