@@ -114,7 +114,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # django-q2's ORM broker calls close_old_connections() on every enqueue and dequeue; with
+    # CONN_MAX_AGE 0 that closes (and checkpoints) the SQLite file each time, ~6 ms a call.
+    # Busy deployments and bench/throughput.py set SHELFSIGHT_SQLITE_CONN_MAX_AGE (seconds).
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("SHELFSIGHT_SQLITE_CONN_MAX_AGE", 0)
+    # Tests default to an in-memory database, whose shared cache fails concurrent writers at
+    # once ("table is locked"); tests that drive many threads at it name a file instead.
+    if os.environ.get("SHELFSIGHT_TEST_SQLITE_NAME"):
+        DATABASES["default"]["TEST"] = {"NAME": os.environ["SHELFSIGHT_TEST_SQLITE_NAME"]}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -228,6 +235,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ProductStatusEnum": "catalog.models.Product.Status",
+        "ImageAnalysisStatusEnum": "tagging.models.ImageAnalysis.Status",
+    },
 }
 
 # --- Shelfsight -----------------------------------------------------------------------------
@@ -237,8 +248,17 @@ OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "")
 SHELFSIGHT_VISION_MODEL = os.environ.get("SHELFSIGHT_VISION_MODEL", "gemini-2.5-flash")
 SHELFSIGHT_LLM_TIMEOUT = env_float("SHELFSIGHT_LLM_TIMEOUT", 30.0)
 SHELFSIGHT_LLM_MAX_RETRIES = env_int("SHELFSIGHT_LLM_MAX_RETRIES", 2)
+# How often each process checks whether staff changed the gateway's routes (docs/providers.md).
+SHELFSIGHT_LLM_CONFIG_RECHECK_SECONDS = env_float("SHELFSIGHT_LLM_CONFIG_RECHECK_SECONDS", 1.0)
 SHELFSIGHT_WEBHOOK_URL = os.environ.get("SHELFSIGHT_WEBHOOK_URL", "")
 SHELFSIGHT_WEBHOOK_SECRET = os.environ.get("SHELFSIGHT_WEBHOOK_SECRET", "")
+# Photos scoring below this (0–10, computed locally) get a quality flag for staff.
+SHELFSIGHT_QUALITY_FLAG_BELOW = env_float("SHELFSIGHT_QUALITY_FLAG_BELOW", 4.0)
+# A prohibited-content signal at or above this confidence (0–1) holds the product until cleared.
+SHELFSIGHT_PROHIBITED_FLAG_AT = env_float("SHELFSIGHT_PROHIBITED_FLAG_AT", 0.7)
+# Long side of the image sent to vision models: 768 is one 258-token tile; 384 costs the same
+# tokens and prepares faster (BENCHMARKS.md); never above 1024.
+SHELFSIGHT_MODEL_IMAGE_SIDE = env_int("SHELFSIGHT_MODEL_IMAGE_SIDE", 768)
 SHELFSIGHT_ADMIN_PASSWORD = os.environ.get("SHELFSIGHT_ADMIN_PASSWORD", "")
 
 LOGGING = {
@@ -250,6 +270,7 @@ LOGGING = {
     "loggers": {
         # httpx logs request lines at INFO; keep them out so nothing request-shaped leaks.
         "httpx": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
         "openai": {"level": "WARNING"},
     },
 }

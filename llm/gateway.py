@@ -1,82 +1,383 @@
-"""The model gateway: callers name a route, the gateway picks the model and records the call."""
+"""The model gateway: callers name a route, the gateway picks the model and records the call.
 
+One request walks its plan (canary arm if the routing key falls on it, then the route's
+chain). Each deployment gets one SDK call, inside which the SDK retries 408/409/429/5xx,
+timeouts and connection errors itself, honouring Retry-After, up to the provider's
+max_retries (SHELFSIGHT_LLM_MAX_RETRIES by default). The gateway never retries the same
+deployment: when the SDK gives up, or at once for errors a retry cannot fix (unknown model,
+bad key, bad request), it moves to the next deployment. So HTTP attempts per request are at
+most Σ(max_retries + 1) over the chain — added, never multiplied. Every attempt, skipped ones
+included, is one LLMCall row.
+"""
+
+import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from decimal import Decimal
 
-from llm.conf import default_deployment
-from llm.exceptions import ProviderUnavailable
+from django.core.cache import cache
+
+from llm import breaker, budgets, canary, concurrency, config, routing
+from llm.exceptions import BudgetExceeded, ProviderUnavailable, RouteNotConfigured
 from llm.models import LLMCall
 from llm.pricing import cost_usd
 from llm.providers import openai_compatible
 from llm.types import ChatRequest, ChatResult
 
+logger = logging.getLogger(__name__)
+
+NOT_BREAKER_FAILURES = {"bad_request"}  # the request's fault, not the deployment's
+OVER_BUDGET = "over budget"
+
 
 def is_configured(*, route: str) -> bool:
     """Whether ``route`` has at least one deployment with credentials to call."""
-    return bool(default_deployment().api_key)
+    route_config = config.route_config(route)
+    if not route_config.enabled:
+        return False
+    deployments = [*route_config.chain, *([route_config.canary] if route_config.canary else [])]
+    return any(deployment.provider.api_key() for deployment in deployments)
+
+
+def primary_model(*, route: str) -> str:
+    """The model a request on ``route`` goes to first when no canary or tier override applies."""
+    return _primary(config.route_config(route)).model
+
+
+def estimate_cost(*, route: str, input_tokens: int, output_tokens: int) -> Decimal:
+    """What that usage would cost at the route's current primary model price."""
+    deployment = _primary(config.route_config(route))
+    return cost_usd(price=deployment.price, input_tokens=input_tokens, output_tokens=output_tokens)
+
+
+@dataclass
+class _Plan:
+    route: config.RouteConfig
+    steps: list[routing.Step]
+    state: dict
+    tier_reason: str
+    downgrade_reason: str
+    input_tokens: int
+    output_tokens: int
+
+
+@dataclass
+class _Attempt:
+    """One step of one request, with what its bookkeeping needs."""
+
+    request: ChatRequest
+    plan: _Plan
+    step: routing.Step
+    number: int
+    request_id: uuid.UUID
+    failures: list[str]
+    reservation: budgets.Reservation = budgets.NO_RESERVATION
+
+    @property
+    def deployment(self) -> config.DeploymentConfig:
+        return self.step.deployment
 
 
 def complete(request: ChatRequest) -> ChatResult:
     """Send ``request`` down its route and return the first good answer.
 
-    Raises ProviderUnavailable when no deployment answered. Every attempt is in LLMCall.
+    Raises BudgetExceeded (over a cap, refusing), RouteNotConfigured, or ProviderUnavailable
+    when no deployment answered. Every attempt is in LLMCall.
     """
-    deployment = default_deployment()
-    request_id = uuid.uuid4()
-    response_format = openai_compatible.response_format_for(
-        schema=request.response_schema,
-        name=request.schema_name,
-        supports_json_schema=deployment.supports_json_schema,
-    )
-    try:
-        response = openai_compatible.chat(
-            base_url=deployment.base_url,
-            api_key=deployment.api_key,
-            model=deployment.model,
-            messages=request.messages,
-            timeout=deployment.timeout,
-            max_retries=deployment.max_retries,
-            response_format=response_format,
-            max_output_tokens=request.max_output_tokens,
-            temperature=request.temperature,
+    for attempt in _attempts(request):
+        deployment = attempt.deployment
+        try:
+            with _slot(deployment):
+                response = openai_compatible.chat(**_call_arguments(request, deployment))
+        except concurrency.ProviderSaturated:
+            _record_skip(attempt, why="saturated")
+            continue
+        except openai_compatible.ProviderCallFailed as failure:
+            _record_failure(attempt, failure)
+            continue
+        return _succeeded(
+            attempt,
+            text=response.text,
+            input_tokens=response.input_tokens,
+            output_tokens=response.output_tokens,
+            latency_ms=response.latency_ms,
         )
-    except openai_compatible.ProviderCallFailed as failure:
+    raise AssertionError("unreachable: _attempts raises once the plan is exhausted")
+
+
+def stream(request: ChatRequest) -> Iterator[str]:
+    """Text deltas of the first deployment that starts answering; logs the call when finished.
+
+    Falls back (and raises GatewayError when nothing answers) before the first delta; a
+    failure after deltas were sent raises ProviderUnavailable, since the caller has them.
+    """
+    for attempt in _attempts(request):
+        deployment = attempt.deployment
+        with ExitStack() as stack:
+            try:
+                stack.enter_context(_slot(deployment))
+                pieces = openai_compatible.chat_stream(**_call_arguments(request, deployment))
+                stack.callback(pieces.close)  # closes the HTTP response if the caller stops early
+                piece = next(pieces)
+            except concurrency.ProviderSaturated:
+                _record_skip(attempt, why="saturated")
+                continue
+            except openai_compatible.ProviderCallFailed as failure:
+                _record_failure(attempt, failure)
+                continue
+            # A caller that stops reading early releases the budget hold; the call goes unlogged.
+            stack.callback(_settle, attempt, Decimal(0))
+            try:
+                while not isinstance(piece, openai_compatible.StreamEnd):
+                    yield piece
+                    piece = next(pieces)
+            except openai_compatible.ProviderCallFailed as failure:
+                _record_failure(attempt, failure)
+                raise ProviderUnavailable(f"route {request.route}: {deployment.model} broke off mid-answer") from None
+            _succeeded(
+                attempt,
+                text="",
+                input_tokens=piece.input_tokens,
+                output_tokens=piece.output_tokens,
+                latency_ms=piece.latency_ms,
+            )
+            return
+
+
+def _attempts(request: ChatRequest) -> Iterator[_Attempt]:
+    """The request's steps that may be called, each holding its budget reservation; skips are
+    recorded here. Raises the right GatewayError when the plan runs out."""
+    plan = _plan(request)
+    request_id = uuid.uuid4()
+    failures: list[str] = []
+    for number, step in enumerate(plan.steps, start=1):
+        attempt = _Attempt(request, plan, step, number, request_id, failures)
+        why = _skip_reason(plan, step)
+        if not why:
+            reservation = budgets.reserve(
+                plan.route,
+                price=step.deployment.price,
+                input_tokens=plan.input_tokens,
+                output_tokens=plan.output_tokens,
+                enforce=not plan.downgrade_reason,
+                state=plan.state,
+            )
+            if isinstance(reservation, budgets.Reservation):
+                attempt.reservation = reservation
+                yield attempt
+                continue
+            why = OVER_BUDGET
+        _record_skip(attempt, why=why)
+    if failures and all(failure.endswith(f": {OVER_BUDGET}") for failure in failures):
+        raise BudgetExceeded(f"route {request.route}: every model would break the budget")
+    raise ProviderUnavailable(f"route {request.route}: no model answered ({'; '.join(failures) or 'no model'})")
+
+
+def _slot(deployment: config.DeploymentConfig):
+    provider = deployment.provider
+    return concurrency.slot(
+        provider=provider.name, limit=provider.max_concurrency, wait_seconds=provider.resolved_timeout()
+    )
+
+
+def _call_arguments(request: ChatRequest, deployment: config.DeploymentConfig) -> dict:
+    provider = deployment.provider
+    return {
+        "base_url": provider.resolved_base_url(),
+        "api_key": provider.api_key(),
+        "model": deployment.model,
+        "messages": request.messages,
+        "timeout": provider.resolved_timeout(),
+        "max_retries": provider.resolved_max_retries(),
+        "response_format": openai_compatible.response_format_for(
+            schema=request.response_schema,
+            name=request.schema_name,
+            supports_json_schema=deployment.supports_json_schema,
+        ),
+        "max_output_tokens": request.max_output_tokens,
+        "temperature": request.temperature,
+    }
+
+
+def _settle(attempt: _Attempt, cost: Decimal) -> None:
+    """Turn the attempt's budget hold into its real cost, once."""
+    budgets.settle(attempt.reservation, cost)
+    attempt.reservation = budgets.NO_RESERVATION
+
+
+# --- planning -------------------------------------------------------------------------------
+def _primary(route_config: config.RouteConfig) -> config.DeploymentConfig:
+    steps = routing.plan(route_config, routing_key="", tier=None, needs_vision=False)
+    if not route_config.enabled or not steps:
+        raise RouteNotConfigured(f"route {route_config.name} has no enabled model")
+    return steps[0].deployment
+
+
+def _plan(request: ChatRequest) -> _Plan:
+    route_config = config.route_config(request.route)
+    if not route_config.enabled:
+        raise RouteNotConfigured(f"route {request.route} is disabled")
+    steps = routing.plan(
+        route_config, routing_key=request.routing_key, tier=request.tier, needs_vision=request.needs_vision
+    )
+    if not steps:
+        raise RouteNotConfigured(f"route {request.route} has no enabled model for this request")
+    capped = route_config.daily_budget_usd is not None or route_config.monthly_budget_usd is not None
+    keys = [key for step in steps for key in breaker.state_keys(step.deployment.key)]
+    if capped:
+        keys.extend(budgets.period_keys(route_config.name))
+    # One round trip for every piece of shared state this request needs.
+    state = cache.get_many(keys)
+    input_tokens, output_tokens = budgets.estimate_tokens(request.messages, request.max_output_tokens)
+    tier_reason = request.tier_reason or ("requested" if request.tier else "")
+    plan = _Plan(route_config, steps, state, tier_reason, "", input_tokens, output_tokens)
+    if capped:
+        _apply_budget(request, plan)
+    return plan
+
+
+def _apply_budget(request: ChatRequest, plan: _Plan) -> None:
+    route_config = plan.route
+    first = plan.steps[0].deployment
+    over = budgets.over_cap(
+        route_config,
+        price=first.price,
+        input_tokens=plan.input_tokens,
+        output_tokens=plan.output_tokens,
+        state=plan.state,
+    )
+    if over is None:
+        return
+    downgraded = []
+    if route_config.over_budget == "downgrade":
+        downgraded = routing.plan(
+            route_config,
+            routing_key=request.routing_key,
+            tier="budget",
+            needs_vision=request.needs_vision,
+            downgrade=True,
+        )
+    if not downgraded:
         LLMCall.objects.create(
-            request_id=request_id,
+            request_id=uuid.uuid4(),
             route=request.route,
-            provider=deployment.provider,
-            model=deployment.model,
-            latency_ms=failure.latency_ms,
-            outcome=LLMCall.Outcome.TIMEOUT if failure.kind == "timeout" else LLMCall.Outcome.ERROR,
-            error_class=failure.error_class,
-            error_message=str(failure)[:500],
+            provider=first.provider.name,
+            model=first.model,
+            tier=first.tier,
+            outcome=LLMCall.Outcome.SKIPPED,
+            error_class=BudgetExceeded.__name__,
+            error_message=str(over)[:500],
             metadata=request.metadata,
         )
-        raise ProviderUnavailable(f"{deployment.model}: {failure}") from None
-    cost = cost_usd(price=deployment.price, input_tokens=response.input_tokens, output_tokens=response.output_tokens)
-    call = LLMCall.objects.create(
-        request_id=request_id,
-        route=request.route,
-        provider=deployment.provider,
+        raise BudgetExceeded(f"route {request.route}: {over}")
+    logger.warning("route %s over its %s budget: downgraded to the budget tier", request.route, over.period)
+    plan.steps = downgraded
+    plan.downgrade_reason = f"over {over.period} budget: downgraded to budget tier"
+    plan.tier_reason = plan.downgrade_reason
+    plan.state.update(cache.get_many([key for step in downgraded for key in breaker.state_keys(step.deployment.key)]))
+
+
+def _skip_reason(plan: _Plan, step: routing.Step) -> str:
+    deployment = step.deployment
+    if breaker.is_open(deployment.key, state=plan.state):
+        return "circuit open"
+    if not deployment.provider.api_key():
+        return f"no key in {deployment.provider.api_key_env}"
+    return ""
+
+
+# --- bookkeeping ----------------------------------------------------------------------------
+def _fallback_reason(plan: _Plan, failures: list[str]) -> str:
+    reasons = ([plan.downgrade_reason] if plan.downgrade_reason else []) + failures
+    return "; ".join(reasons)[:200]
+
+
+def _log(attempt: _Attempt, **fields) -> LLMCall:
+    deployment = attempt.deployment
+    return LLMCall.objects.create(
+        request_id=attempt.request_id,
+        route=attempt.request.route,
+        provider=deployment.provider.name,
         model=deployment.model,
-        latency_ms=response.latency_ms,
-        input_tokens=response.input_tokens,
-        output_tokens=response.output_tokens,
+        tier=deployment.tier,
+        tier_reason=attempt.plan.tier_reason[:200],
+        arm=attempt.step.arm,
+        attempt=attempt.number,
+        fallback_reason=_fallback_reason(attempt.plan, attempt.failures),
+        metadata=attempt.request.metadata,
+        **fields,
+    )
+
+
+def _record_skip(attempt: _Attempt, *, why: str) -> None:
+    _settle(attempt, Decimal(0))
+    _log(attempt, outcome=LLMCall.Outcome.SKIPPED, error_message=why)
+    attempt.failures.append(f"{attempt.deployment.model}: {why}")
+
+
+def _record_failure(attempt: _Attempt, failure: openai_compatible.ProviderCallFailed) -> None:
+    _settle(attempt, Decimal(0))
+    deployment, route = attempt.deployment, attempt.plan.route
+    outcome = {
+        "timeout": LLMCall.Outcome.TIMEOUT,
+        "rate_limited": LLMCall.Outcome.RATE_LIMITED,
+    }.get(failure.kind, LLMCall.Outcome.ERROR)
+    _log(
+        attempt,
+        latency_ms=failure.latency_ms,
+        outcome=outcome,
+        error_class=failure.error_class,
+        error_message=str(failure)[:500],
+    )
+    logger.warning(
+        "route %s: %s failed (%s, %s), trying the next model",
+        attempt.request.route,
+        deployment.model,
+        failure.kind,
+        failure.error_class,
+    )
+    attempt.failures.append(f"{deployment.model}: {failure.kind}")
+    opened = False
+    if failure.kind not in NOT_BREAKER_FAILURES:
+        opened = breaker.record_failure(
+            deployment.key, failures=route.breaker_failures, cooldown_seconds=route.breaker_cooldown_seconds
+        )
+        if opened:
+            logger.warning("circuit opened for %s for %ss", deployment.key, route.breaker_cooldown_seconds)
+    if attempt.step.arm == LLMCall.Arm.CANARY:
+        canary.evaluate(route, circuit_opened=opened)
+
+
+def _succeeded(attempt: _Attempt, *, text: str, input_tokens: int, output_tokens: int, latency_ms: float) -> ChatResult:
+    deployment = attempt.deployment
+    cost = cost_usd(price=deployment.price, input_tokens=input_tokens, output_tokens=output_tokens)
+    _settle(attempt, cost)
+    call = _log(
+        attempt,
+        latency_ms=latency_ms,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
         cost_usd=cost,
         outcome=LLMCall.Outcome.SUCCESS,
-        metadata=request.metadata,
     )
+    breaker.record_success(deployment.key, state=attempt.plan.state)
+    if attempt.step.arm == LLMCall.Arm.CANARY:
+        canary.evaluate(attempt.plan.route)
     return ChatResult(
-        text=response.text,
-        route=request.route,
-        provider=deployment.provider,
+        text=text,
+        route=attempt.request.route,
+        provider=deployment.provider.name,
         model=deployment.model,
-        arm=LLMCall.Arm.PRIMARY,
-        tier="",
-        input_tokens=response.input_tokens,
-        output_tokens=response.output_tokens,
+        arm=attempt.step.arm,
+        tier=deployment.tier,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
         cost_usd=cost,
-        latency_ms=response.latency_ms,
-        attempts=1,
+        latency_ms=latency_ms,
+        attempts=attempt.number,
         call_id=call.pk,
-        request_id=str(request_id),
+        request_id=str(attempt.request_id),
+        fallback_reason=_fallback_reason(attempt.plan, attempt.failures),
     )

@@ -3,10 +3,18 @@
 from django_q.tasks import async_task
 
 ANALYSE_TASK = "tagging.tasks.analyze_image_task"
+STUCK_AFTER_SECONDS = 900
 
 
 def enqueue_analysis(*, image_id: int, workflow: str = "full", force: bool = False) -> str:
-    """Queue one analysis of ``image_id``; returns the django-q2 task id."""
+    """Record the request (so a lost task is swept up) and queue it; returns the django-q2 task id."""
+    from tagging.services import queue_analysis
+
+    queue_analysis(image_id=image_id, workflow=workflow, force=force)
+    return dispatch_analysis(image_id=image_id, workflow=workflow, force=force)
+
+
+def dispatch_analysis(*, image_id: int, workflow: str = "full", force: bool = False) -> str:
     return async_task(
         ANALYSE_TASK,
         image_id,
@@ -22,3 +30,10 @@ def analyze_image_task(image_id: int, workflow: str = "full", force: bool = Fals
 
     analysis = analyze_image(image_id=image_id, workflow=workflow, force=force)
     return analysis.pk if analysis is not None else None
+
+
+def sweep_stuck_analyses_task(older_than_seconds: int = STUCK_AFTER_SECONDS) -> int:
+    """Meant for a django-q2 schedule (e.g. every 5 minutes)."""
+    from tagging.services import sweep_stuck_analyses
+
+    return sweep_stuck_analyses(older_than_seconds=older_than_seconds)

@@ -21,6 +21,16 @@ def isolated_cache(settings):
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def fresh_gateway_config():
+    # A rolled-back test database sends no save signals: drop the gateway's routing snapshot.
+    from llm import config
+
+    config.invalidate()
+    yield
+    config.invalidate()
+
+
 @pytest.fixture
 def model_server():
     """A running OpenAI-compatible server on loopback; stopped after the test."""

@@ -1,6 +1,7 @@
 """The one place that speaks to OpenAI-compatible HTTP APIs, through the openai SDK."""
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -71,6 +72,8 @@ def chat(
         completion = client.chat.completions.create(**arguments)
     except openai.APIError as error:
         raise _classified(error, latency_ms=(time.perf_counter() - started) * 1000, api_key=api_key) from None
+    except (ValueError, OSError) as error:  # a body cut or garbled mid-way
+        raise _broken(error, started=started) from None
     latency_ms = (time.perf_counter() - started) * 1000
     choice = completion.choices[0] if completion.choices else None
     text = (choice.message.content or "") if choice is not None and choice.message is not None else ""
@@ -84,7 +87,81 @@ def chat(
     )
 
 
+@dataclass(frozen=True)
+class StreamEnd:
+    """The last item of a stream: the usage the provider reported."""
+
+    model: str
+    input_tokens: int
+    output_tokens: int
+    latency_ms: float
+
+
+def chat_stream(
+    *,
+    base_url: str,
+    api_key: str,
+    model: str,
+    messages: list[dict[str, Any]],
+    timeout: float,
+    max_retries: int,
+    response_format: dict | None = None,
+    max_output_tokens: int | None = None,
+    temperature: float | None = None,
+) -> Iterator[str | StreamEnd]:
+    """Open a streamed chat completion now (so connection and HTTP errors raise here, before any
+    delta) and return an iterator of text deltas ending with one StreamEnd.
+
+    Errors while iterating raise ProviderCallFailed too.
+    """
+    client = client_for(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries)
+    arguments: dict[str, Any] = {
+        "model": model,
+        "messages": messages,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    if response_format is not None:
+        arguments["response_format"] = response_format
+    if max_output_tokens is not None:
+        arguments["max_tokens"] = max_output_tokens
+    if temperature is not None:
+        arguments["temperature"] = temperature
+    started = time.perf_counter()
+    try:
+        stream = client.chat.completions.create(**arguments)
+    except openai.APIError as error:
+        raise _classified(error, latency_ms=(time.perf_counter() - started) * 1000, api_key=api_key) from None
+    return _deltas(stream, model=model, started=started, api_key=api_key)
+
+
+def _deltas(stream, *, model: str, started: float, api_key: str) -> Iterator[str | StreamEnd]:
+    input_tokens = output_tokens = 0
+    answered_by = model
+    try:
+        with stream:
+            for chunk in stream:
+                answered_by = chunk.model or answered_by
+                if chunk.usage is not None:
+                    input_tokens = chunk.usage.prompt_tokens or 0
+                    output_tokens = chunk.usage.completion_tokens or 0
+                for choice in chunk.choices or ():
+                    if choice.delta is not None and choice.delta.content:
+                        yield choice.delta.content
+    except openai.APIError as error:
+        raise _classified(error, latency_ms=(time.perf_counter() - started) * 1000, api_key=api_key) from None
+    except (ValueError, OSError) as error:  # a stream cut or garbled mid-way
+        raise _broken(error, started=started) from None
+    yield StreamEnd(
+        model=answered_by,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        latency_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
 def list_models(*, base_url: str, api_key: str, timeout: float) -> list[str]:
+    """The model ids the provider lists at /v1/models."""
     client = client_for(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0)
     try:
         return sorted(model.id for model in client.models.list())
@@ -120,4 +197,14 @@ def _classified(error: openai.APIError, *, latency_ms: float, api_key: str) -> P
         error_class=type(error).__name__,
         retryable=retryable,
         latency_ms=latency_ms,
+    )
+
+
+def _broken(error: Exception, *, started: float) -> ProviderCallFailed:
+    return ProviderCallFailed(
+        f"unreadable response ({type(error).__name__})",
+        kind="malformed_response",
+        error_class=type(error).__name__,
+        retryable=True,
+        latency_ms=(time.perf_counter() - started) * 1000,
     )

@@ -132,6 +132,8 @@ class FakeOpenAIServer:
         self.jitter = jitter
         self.hang_seconds = hang_seconds
         self.api_key = api_key
+        # Some providers echo the presented key in 401 errors; tests of redaction turn this on.
+        self.echo_key_in_errors = False
         self.answer: Callable[[dict[str, Any]], str] | str | dict = "{}"
         self.faults = FaultMix()
         self.requests: list[dict[str, Any]] = []
@@ -227,6 +229,9 @@ class FakeOpenAIServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in separate writes; without TCP_NODELAY, delayed ACKs add
+            # ~40 ms to every keep-alive call and drown what benchmarks measure.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args) -> None:  # keep test output quiet
                 pass
@@ -236,7 +241,10 @@ class FakeOpenAIServer:
                     return True
                 if self.headers.get("Authorization") == f"Bearer {server.api_key}":
                     return True
-                self._send_json(401, {"error": {"message": "Incorrect API key provided", "code": "invalid_api_key"}})
+                message = "Incorrect API key provided"
+                if server.echo_key_in_errors:
+                    message += f": {self.headers.get('Authorization', '').removeprefix('Bearer ')}"
+                self._send_json(401, {"error": {"message": message, "code": "invalid_api_key"}})
                 return False
 
             def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:

@@ -1,0 +1,436 @@
+"""Staff screens for the catalog: products with their images, tags, flags and bulk actions.
+
+Every state change goes through a service (catalog.services, tagging.services); this module
+only turns admin input into those calls and their results into messages.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Q
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from catalog import services as catalog_services
+from catalog.exceptions import ImageRejected
+from catalog.images import read_upload, validate_image
+from catalog.models import Category, Product, ProductImage
+from tagging.models import Flag, ImageAnalysis, ProductTag
+
+THUMBNAIL_PX = 64
+FACET_COLOURS = {
+    "category": "#4c6ef5",
+    "colour": "#e8590c",
+    "material": "#2f9e44",
+    "style": "#ae3ec9",
+    "pattern": "#1098ad",
+    "season": "#f08c00",
+    "keyword": "#495057",
+}
+
+
+def thumbnail_html(image: ProductImage, size: int = THUMBNAIL_PX):
+    if not image.image:
+        return "—"
+    # Served by a staff-only view, so thumbnails show even where MEDIA_URL is not served.
+    return format_html(
+        '<img src="{}" alt="{}" width="{}" height="{}" style="object-fit:cover;border-radius:4px" loading="lazy">',
+        reverse("tagging:image-file", args=[image.pk]),
+        str(image),
+        size,
+        size,
+    )
+
+
+def tag_chips_html(tags_by_facet: dict) -> str:
+    if not tags_by_facet:
+        return "—"
+    rows = []
+    for facet, product_tags in tags_by_facet.items():
+        chips = format_html_join(
+            "",
+            '<span class="ss-chip" style="border-color:{}" title="{} · {}">{}</span>',
+            (
+                (FACET_COLOURS.get(facet, "#868e96"), pt.get_status_display(), f"{pt.confidence:.2f}", pt.tag.name)
+                for pt in product_tags
+            ),
+        )
+        rows.append(
+            format_html('<div><small style="color:{}">{}</small> {}</div>', FACET_COLOURS.get(facet), facet, chips)
+        )
+    return mark_safe("".join(rows))  # noqa: S308 — each part is escaped by format_html above
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "name", "slug", "product_count")
+    search_fields = ("name", "path")
+    list_select_related = ("parent",)
+    autocomplete_fields = ("parent",)
+    prepopulated_fields = {"slug": ("name",)}
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_product_count=Count("products"))
+
+    @admin.display(description="products", ordering="_product_count")
+    def product_count(self, obj):
+        return obj._product_count
+
+
+class ProductImageForm(forms.ModelForm):
+    """Uploads go through catalog.services.add_product_image; refusals become form errors."""
+
+    upload = forms.FileField(required=False, help_text="JPEG, PNG or WebP, at most 20 MB.")
+
+    class Meta:
+        model = ProductImage
+        fields = ("position",)
+
+    def clean(self):
+        cleaned = super().clean()
+        upload = cleaned.get("upload")
+        if self.instance.pk is None and not upload and self.has_changed():
+            raise ValidationError("Choose an image file to upload.")
+        if upload:
+            # Validated here so a refusal is a form error; the service validates again on save.
+            try:
+                validate_image(read_upload(upload))
+            except ImageRejected as rejected:
+                self.add_error("upload", str(rejected))
+            upload.seek(0)
+        return cleaned
+
+
+class ProductImageInline(admin.TabularInline):
+    model = ProductImage
+    form = ProductImageForm
+    extra = 1
+    fields = ("thumbnail", "upload", "position", "format", "width", "height", "file_size")
+    readonly_fields = ("thumbnail", "format", "width", "height", "file_size")
+
+    @admin.display(description="image")
+    def thumbnail(self, obj):
+        return thumbnail_html(obj) if obj and obj.pk else "—"
+
+
+class FlagInline(admin.TabularInline):
+    model = Flag
+
+    fields = ("kind", "reason", "confidence", "status", "image", "cleared_by", "cleared_at", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class HasOpenFlagFilter(admin.SimpleListFilter):
+    title = "open flags"
+    parameter_name = "flag"
+
+    def lookups(self, request, model_admin):
+        return (
+            ("any", "Any open flag"),
+            ("prohibited", "Prohibited content"),
+            ("quality", "Low quality"),
+            ("none", "None"),
+        )
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "any":
+            return queryset.filter(flags__status="open").distinct()
+        if value in ("prohibited", "quality"):
+            return queryset.filter(flags__status="open", flags__kind=value).distinct()
+        if value == "none":
+            return queryset.exclude(flags__status="open")
+        return queryset
+
+
+class PendingReviewFilter(admin.SimpleListFilter):
+    title = "tags waiting for review"
+    parameter_name = "pending"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "Some waiting"), ("no", "None waiting"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(product_tags__status="needs_review").distinct()
+        if self.value() == "no":
+            return queryset.exclude(product_tags__status="needs_review")
+        return queryset
+
+
+# Analyses always go down this route (tagging.services); staff pick the workflow, and the
+# route's models, fallbacks and canary are edited under "Model gateway".
+RETAG_ROUTE = "vision-tagging"
+
+
+class RetagForm(forms.Form):
+    workflow = forms.ChoiceField(choices=ImageAnalysis.Workflow.choices, initial=ImageAnalysis.Workflow.FULL)
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = (
+        "sku",
+        "first_thumbnail",
+        "title",
+        "category",
+        "status",
+        "price",
+        "waiting",
+        "open_flags",
+        "created_at",
+    )
+    list_display_links = ("sku", "title")
+    list_filter = ("status", HasOpenFlagFilter, PendingReviewFilter, "category", "created_at")
+    search_fields = ("sku", "title")
+    list_select_related = ("category",)
+    list_per_page = 50
+    autocomplete_fields = ("category",)
+    readonly_fields = ("tag_chips", "hold_reason", "created_at", "updated_at")
+    fields = (
+        ("sku", "status"),
+        "title",
+        "description",
+        ("price", "currency"),
+        "category",
+        "hold_reason",
+        "tag_chips",
+        ("created_at", "updated_at"),
+    )
+    inlines = (ProductImageInline, FlagInline)
+    actions = ("retag_with_ai", "approve_all_pending", "hold_products", "publish_products", "clear_flags")
+
+    class Media:
+        css = {"all": ("shelfsight/staff.css",)}
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _waiting=Count("product_tags", filter=Q(product_tags__status="needs_review"), distinct=True),
+                _open_flags=Count("flags", filter=Q(flags__status="open"), distinct=True),
+            )
+            .prefetch_related("images")
+        )
+
+    @admin.display(description="image")
+    def first_thumbnail(self, obj):
+        images = list(obj.images.all())
+        return thumbnail_html(images[0], 40) if images else "—"
+
+    @admin.display(description="waiting", ordering="_waiting")
+    def waiting(self, obj):
+        return obj._waiting
+
+    @admin.display(description="open flags", ordering="_open_flags")
+    def open_flags(self, obj):
+        if not obj._open_flags:
+            return 0
+        return format_html('<strong style="color:#c92a2a">{}</strong>', obj._open_flags)
+
+    @admin.display(description="tags by facet")
+    def tag_chips(self, obj):
+        if obj.pk is None:
+            return "—"
+        grouped: dict[str, list] = {}
+        tags = (
+            ProductTag.objects.filter(product=obj)
+            .exclude(status__in=["rejected", "superseded"])
+            .select_related("tag")
+            .order_by("tag__facet", "-confidence")
+        )
+        for product_tag in tags:
+            grouped.setdefault(product_tag.tag.facet, []).append(product_tag)
+        return tag_chips_html(grouped)
+
+    # --- images: uploads through the service, nothing half-saved ------------------------
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not ProductImage:
+            return super().save_formset(request, form, formset, change)
+        # The admin's change message reads these three lists.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for inline_form in formset.forms:
+            if inline_form in formset.deleted_forms:
+                if inline_form.instance.pk is not None:
+                    formset.deleted_objects.append(inline_form.instance)
+                    inline_form.instance.delete()
+                continue
+            if not inline_form.has_changed():
+                continue
+            upload = inline_form.cleaned_data.get("upload")
+            if inline_form.instance.pk is None and upload:
+                image = catalog_services.add_product_image(
+                    product=form.instance, upload=upload, position=inline_form.cleaned_data.get("position")
+                )
+                formset.new_objects.append(image)
+            elif inline_form.instance.pk is not None:
+                inline_form.instance.save(update_fields=["position"])
+                formset.changed_objects.append((inline_form.instance, ["position"]))
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The form already validated the upload; if the service still refuses it (bytes changed
+        # under us), the whole save rolls back and staff see why instead of a server error.
+        try:
+            with transaction.atomic():
+                return super().changeform_view(request, object_id, form_url, extra_context)
+        except ImageRejected as rejected:
+            self.message_user(request, f"Image refused: {rejected} Nothing was saved.", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    # --- actions ----------------------------------------------------------------------
+    @admin.action(description="Re-tag with AI…", permissions=["change"])
+    def retag_with_ai(self, request, queryset):
+        from tagging import services as tagging_services
+
+        image_ids = list(ProductImage.objects.filter(product__in=queryset).values_list("id", flat=True))
+        form = RetagForm(request.POST if "confirm" in request.POST else None)
+        if "confirm" in request.POST and form.is_valid():
+            queued = tagging_services.enqueue_retag(
+                image_ids=image_ids, workflow=form.cleaned_data["workflow"], requested_by=request.user
+            )
+            self.message_user(
+                request,
+                f"Queued {queued} image(s) for re-tagging ({form.cleaned_data['workflow']} workflow).",
+                messages.SUCCESS,
+            )
+            return None
+        route = RETAG_ROUTE
+        estimate = tagging_services.estimate_analysis_cost(image_count=len(image_ids), route=route)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Re-tag with AI",
+            "opts": self.model._meta,
+            "products": queryset,
+            "product_count": queryset.count(),
+            "image_count": len(image_ids),
+            "estimated_cost": estimate,
+            "primary_model": _primary_model(route),
+            "route": route,
+            "uses_provider": _route_is_configured(route),
+            "form": form,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "selected_ids": [str(pk) for pk in queryset.values_list("pk", flat=True)],
+        }
+        return TemplateResponse(request, "admin/catalog/product/retag_confirmation.html", context)
+
+    @admin.action(description="Approve all tags waiting for review", permissions=["change"])
+    def approve_all_pending(self, request, queryset):
+        from tagging import services as tagging_services
+
+        ids = list(
+            ProductTag.objects.filter(product__in=queryset, status=ProductTag.Status.NEEDS_REVIEW).values_list(
+                "id", flat=True
+            )
+        )
+        approved = tagging_services.approve_tags(product_tag_ids=ids, reviewer=request.user) if ids else 0
+        self.message_user(request, f"Approved {approved} tag(s) on {queryset.count()} product(s).", messages.SUCCESS)
+
+    @admin.action(description="Hold (hide from the storefront)", permissions=["change"])
+    def hold_products(self, request, queryset):
+        count = 0
+        for product in queryset:
+            catalog_services.set_product_status(product=product, status=Product.Status.HELD, reason="Held by staff")
+            count += 1
+        self.message_user(request, f"Held {count} product(s).", messages.SUCCESS)
+
+    @admin.action(description="Publish (make active)", permissions=["change"])
+    def publish_products(self, request, queryset):
+        blocked = set(
+            Flag.objects.filter(product__in=queryset, status=Flag.Status.OPEN, kind=Flag.Kind.PROHIBITED).values_list(
+                "product_id", flat=True
+            )
+        )
+        published = 0
+        for product in queryset.exclude(pk__in=blocked):
+            catalog_services.set_product_status(product=product, status=Product.Status.ACTIVE)
+            published += 1
+        self.message_user(request, f"Published {published} product(s).", messages.SUCCESS)
+        if blocked:
+            self.message_user(
+                request,
+                f"{len(blocked)} product(s) stay held: clear their prohibited-content flags first.",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Clear open flags", permissions=["change"])
+    def clear_flags(self, request, queryset):
+        from tagging import services as tagging_services
+
+        flag_ids = list(Flag.objects.filter(product__in=queryset, status=Flag.Status.OPEN).values_list("id", flat=True))
+        for flag_id in flag_ids:
+            tagging_services.clear_flag(flag_id=flag_id, reviewer=request.user)
+        self.message_user(request, f"Cleared {len(flag_ids)} flag(s).", messages.SUCCESS)
+
+
+def _route_is_configured(route: str) -> bool:
+    from llm import gateway
+
+    return gateway.is_configured(route=route)
+
+
+def _primary_model(route: str) -> str:
+    try:
+        from llm import gateway
+
+        return gateway.primary_model(route=route)
+    except Exception:  # an unconfigured route only means the estimate shows no model name
+        return ""
+
+
+class ImageAnalysisInline(admin.TabularInline):
+    model = ImageAnalysis
+    fields = (
+        "workflow",
+        "status",
+        "model",
+        "arm_or_route",
+        "input_tokens",
+        "output_tokens",
+        "cost_usd",
+        "latency_ms",
+        "error",
+        "created_at",
+    )
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="route / arm")
+    def arm_or_route(self, obj):
+        arm = getattr(obj, "arm", "")
+        return f"{obj.route} / {arm}" if arm else obj.route
+
+
+@admin.register(ProductImage)
+class ProductImageAdmin(admin.ModelAdmin):
+    """One image with every analysis of it; uploads happen on the product page."""
+
+    list_display = ("__str__", "thumbnail", "format", "width", "height", "created_at")
+    search_fields = ("product__sku", "sha256")
+    list_select_related = ("product",)
+    readonly_fields = ("product", "thumbnail", "sha256", "width", "height", "format", "file_size", "created_at")
+    fields = ("product", "thumbnail", "position", "sha256", ("width", "height"), "format", "file_size", "created_at")
+    inlines = (ImageAnalysisInline,)
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="image")
+    def thumbnail(self, obj):
+        return thumbnail_html(obj, 160)

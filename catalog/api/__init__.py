@@ -1,0 +1,1 @@
+"""The storefront and integration API of the catalog (Django REST framework)."""

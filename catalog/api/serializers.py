@@ -1,0 +1,143 @@
+from decimal import Decimal
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from catalog.models import Product, ProductImage
+from catalog.selectors import product_quality, tags_by_facet
+from tagging.models import ImageAnalysis, Tag
+
+
+class CategorySerializer(serializers.Serializer):
+    name = serializers.CharField()
+    path = serializers.CharField(help_text="Slash-joined slugs from the root, usable as the `category` filter.")
+
+
+class ImageSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ProductImage
+        fields = ["id", "url", "width", "height", "format", "file_size", "position"]
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, image: ProductImage) -> str:
+        url = image.image.url
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+
+class ProductTagSerializer(serializers.Serializer):
+    slug = serializers.CharField(source="tag.slug")
+    name = serializers.CharField(source="tag.name")
+    confidence = serializers.FloatField()
+    band = serializers.CharField()
+    source = serializers.CharField()
+
+
+class ProductSummarySerializer(serializers.ModelSerializer):
+    category = CategorySerializer(allow_null=True, read_only=True)
+
+    class Meta:
+        model = Product
+        fields = ["sku", "title", "price", "currency", "category", "status", "created_at"]
+
+
+class ProductDetailSerializer(ProductSummarySerializer):
+    images = ImageSerializer(many=True, read_only=True)
+    tags = serializers.SerializerMethodField(help_text="Applied tags grouped by facet.")
+    quality_score = serializers.SerializerMethodField(help_text="Mean image quality, 0–10; null before analysis.")
+
+    class Meta(ProductSummarySerializer.Meta):
+        fields = [*ProductSummarySerializer.Meta.fields, "description", "updated_at", "images", "tags", "quality_score"]
+
+    @extend_schema_field({"type": "object", "additionalProperties": {"type": "array", "items": {"type": "object"}}})
+    def get_tags(self, product: Product) -> dict[str, list[dict]]:
+        return {
+            facet: ProductTagSerializer(product_tags, many=True).data
+            for facet, product_tags in tags_by_facet(product=product).items()
+        }
+
+    @extend_schema_field(serializers.FloatField(allow_null=True))
+    def get_quality_score(self, product: Product) -> float | None:
+        return product_quality(product=product)
+
+
+class ProductWriteSerializer(serializers.ModelSerializer):
+    """What integrations send; ``category`` is a path of names, created when missing."""
+
+    category = serializers.CharField(required=False, allow_blank=True, help_text="e.g. `Home/Kitchen/Knives`.")
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
+    status = serializers.ChoiceField(
+        choices=[Product.Status.DRAFT, Product.Status.ACTIVE],
+        required=False,
+        help_text="Held products are released only by staff clearing their flag.",
+    )
+
+    class Meta:
+        model = Product
+        fields = ["sku", "title", "description", "price", "currency", "category", "status"]
+
+    def validate_currency(self, value: str) -> str:
+        if len(value) != 3 or not value.isalpha():
+            raise serializers.ValidationError("Use a three-letter ISO 4217 code, e.g. USD.")
+        return value.upper()
+
+    def validate(self, attrs: dict) -> dict:
+        product = self.instance
+        if product is not None and product.status == Product.Status.HELD and "status" in attrs:
+            raise serializers.ValidationError(
+                {"status": "This product is held; staff release it by clearing its flag."}
+            )
+        if product is not None and attrs.get("sku", product.sku) != product.sku:
+            raise serializers.ValidationError({"sku": "A product's SKU cannot change."})
+        return attrs
+
+
+class ImageUploadSerializer(serializers.Serializer):
+    image = serializers.FileField(help_text="JPEG, PNG or WebP, at most 20 MB.")
+    position = serializers.IntegerField(required=False, min_value=0, max_value=32767)
+
+
+class AnalysisStatusSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ImageAnalysis
+        fields = ["id", "workflow", "status", "model", "quality_score", "error", "created_at", "finished_at"]
+
+
+class ImageStatusSerializer(ImageSerializer):
+    sku = serializers.CharField(source="product.sku", read_only=True)
+    analysis_status = serializers.SerializerMethodField(
+        help_text="Status of the newest analysis, or `pending` while none has been recorded yet."
+    )
+    analyses = AnalysisStatusSerializer(many=True, read_only=True)
+
+    class Meta(ImageSerializer.Meta):
+        fields = [*ImageSerializer.Meta.fields, "sku", "analysis_status", "analyses"]
+
+    @extend_schema_field({"type": "string", "enum": ["pending", *ImageAnalysis.Status.values]})
+    def get_analysis_status(self, image: ProductImage) -> str:
+        analyses = list(image.analyses.all())
+        return analyses[0].status if analyses else "pending"
+
+
+class TagSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tag
+        fields = ["facet", "slug", "name"]
+
+
+class FacetValueSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class FacetCountsSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Products matching the current filter.")
+    facets = serializers.DictField(child=FacetValueSerializer(many=True), help_text="Tag counts, by facet.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()

@@ -1,0 +1,148 @@
+"""Fetch an image from a URL given in an import file, safely.
+
+A catalog file comes from outside; its URLs must not make the server reach into its own
+network (SSRF). The host is resolved once, every address is checked, and the connection goes
+to the checked address, so a DNS answer cannot change between the check and the request.
+Size and time are bounded; redirects are followed a few times, each hop checked again.
+"""
+
+import http.client
+import ipaddress
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+from django.conf import settings
+
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+DEFAULT_TIMEOUT_SECONDS = 10.0
+MAX_REDIRECTS = 3
+
+
+class FetchRefused(Exception):
+    """The URL was not fetched; the message says why, for a person."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    url: str
+    content: bytes
+    content_type: str
+
+
+def allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Networks staff explicitly trust (e.g. an internal image store): SHELFSIGHT_IMPORT_ALLOWED_NETWORKS."""
+    return [
+        ipaddress.ip_network(value, strict=False)
+        for value in getattr(settings, "SHELFSIGHT_IMPORT_ALLOWED_NETWORKS", [])
+    ]
+
+
+def check_address(address: str) -> None:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if any(ip in network for network in allowed_networks()):
+        return
+    if ip.is_loopback:
+        raise FetchRefused(f"{ip} is a loopback address.")
+    if ip.is_link_local:
+        raise FetchRefused(f"{ip} is a link-local address.")
+    if ip.is_private:
+        raise FetchRefused(f"{ip} is a private address.")
+    if ip.is_multicast or ip.is_reserved or ip.is_unspecified or not ip.is_global:
+        raise FetchRefused(f"{ip} is not a public address.")
+
+
+def resolve_public(host: str, port: int) -> str:
+    """Resolve ``host`` and return one address, refusing if ANY of its addresses is not public."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise FetchRefused(f"The host {host!r} does not resolve ({error.strerror}).") from None
+    addresses = [info[4][0] for info in infos]
+    if not addresses:
+        raise FetchRefused(f"The host {host!r} does not resolve.")
+    for address in addresses:
+        check_address(address)
+    return addresses[0]
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, host, *, address, **kwargs):
+        super().__init__(host, **kwargs)
+        self._address = address
+
+    def connect(self):
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host, *, address, **kwargs):
+        super().__init__(host, context=ssl.create_default_context(), **kwargs)
+        self._address = address
+
+    def connect(self):
+        raw = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(raw, server_hostname=self.host)
+
+
+def fetch_image(url: str, *, max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> Fetched:
+    """Download ``url`` (http/https) within ``max_bytes`` and ``timeout`` seconds overall.
+
+    Raises FetchRefused for a non-public address, a bad scheme, a status other than 200, too
+    many redirects, a body over the limit or a slow server.
+    """
+    deadline = time.monotonic() + timeout
+    for _ in range(MAX_REDIRECTS + 1):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise FetchRefused(f"Only http and https URLs are fetched, not {parts.scheme or 'a bare path'!r}.")
+        if not parts.hostname:
+            raise FetchRefused("The URL has no host.")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        address = resolve_public(parts.hostname, port)
+        connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FetchRefused(f"Timed out after {timeout:g} s.")
+        connection = connection_class(parts.hostname, port=port, address=address, timeout=remaining)
+        try:
+            path = parts.path or "/"
+            if parts.query:
+                path += "?" + parts.query
+            connection.request("GET", path, headers={"User-Agent": "Shelfsight-import/1", "Accept": "image/*"})
+            response = connection.getresponse()
+            if response.status in (301, 302, 303, 307, 308) and response.getheader("Location"):
+                url = urljoin(url, response.getheader("Location"))
+                continue
+            if response.status != 200:
+                raise FetchRefused(f"The server answered HTTP {response.status}.")
+            declared = response.getheader("Content-Length")
+            if declared and declared.isdigit() and int(declared) > max_bytes:
+                raise FetchRefused(f"The image is larger than {max_bytes // (1024 * 1024)} MB.")
+            content = _read_bounded(response, max_bytes=max_bytes, deadline=deadline, timeout=timeout)
+            return Fetched(url=url, content=content, content_type=response.getheader("Content-Type", ""))
+        except TimeoutError:
+            raise FetchRefused(f"Timed out after {timeout:g} s.") from None
+        except (OSError, http.client.HTTPException) as error:
+            raise FetchRefused(f"The download failed: {error}.") from None
+        finally:
+            connection.close()
+    raise FetchRefused(f"More than {MAX_REDIRECTS} redirects.")
+
+
+def _read_bounded(response, *, max_bytes: int, deadline: float, timeout: float) -> bytes:
+    chunks, total = [], 0
+    while True:
+        if time.monotonic() > deadline:
+            raise FetchRefused(f"Timed out after {timeout:g} s.")
+        chunk = response.read(64 * 1024)
+        if not chunk:
+            return b"".join(chunks)
+        total += len(chunk)
+        if total > max_bytes:
+            raise FetchRefused(f"The image is larger than {max_bytes / (1024 * 1024):g} MB.")
+        chunks.append(chunk)

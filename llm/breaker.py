@@ -1,0 +1,65 @@
+"""Circuit breaker per deployment, with its state in Django's cache so every process shares it.
+
+After ``failures`` consecutive failed calls a deployment's circuit opens for ``cooldown``
+seconds: every worker skips it until the key expires, then it is tried again. With
+REDIS_URL set the cache is Redis; otherwise the database cache, which all local processes
+share too. Counting uses cache.incr: atomic on Redis, close enough on the database cache
+(a lost increment only delays opening by one failure).
+"""
+
+import time
+
+from django.core.cache import cache
+
+
+def _failures_key(deployment_key: str) -> str:
+    return f"llm:breaker:{deployment_key}:failures"
+
+
+def _open_key(deployment_key: str) -> str:
+    return f"llm:breaker:{deployment_key}:open-until"
+
+
+def state_keys(deployment_key: str) -> tuple[str, str]:
+    """Keys to fetch in one get_many with the rest of a request's shared state."""
+    return _open_key(deployment_key), _failures_key(deployment_key)
+
+
+def is_open(deployment_key: str, *, state: dict | None = None) -> bool:
+    open_until = (state if state is not None else cache.get_many([_open_key(deployment_key)])).get(
+        _open_key(deployment_key)
+    )
+    return open_until is not None and open_until > time.time()
+
+
+def open_until(deployment_key: str) -> float | None:
+    value = cache.get(_open_key(deployment_key))
+    return value if value is not None and value > time.time() else None
+
+
+def record_failure(deployment_key: str, *, failures: int, cooldown_seconds: int) -> bool:
+    """Count one failure; returns True when this failure opened the circuit."""
+    key = _failures_key(deployment_key)
+    cache.add(key, 0, timeout=cooldown_seconds * 10)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=cooldown_seconds * 10)
+        count = 1
+    if count < failures:
+        return False
+    cache.set(_open_key(deployment_key), time.time() + cooldown_seconds, timeout=cooldown_seconds)
+    cache.delete(key)
+    return True
+
+
+def record_success(deployment_key: str, *, state: dict | None = None) -> None:
+    """A success ends a failure streak; skips the write when the request saw no streak."""
+    key = _failures_key(deployment_key)
+    if state is not None and not state.get(key):
+        return
+    cache.delete(key)
+
+
+def reset(deployment_key: str) -> None:
+    cache.delete_many([_failures_key(deployment_key), _open_key(deployment_key)])

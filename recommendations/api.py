@@ -1,0 +1,192 @@
+"""DRF endpoints: similar products and personalised picks (optionally re-ranked, optionally streamed)."""
+
+import json
+from collections.abc import Iterator
+
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import permissions, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog.api.schema import BAD_REQUEST, NOT_FOUND, READ_ERRORS
+from catalog.api.serializers import ProductSummarySerializer
+from catalog.models import Product
+from recommendations import reranking, selectors
+
+MAX_SIMILAR = 20
+RERANK_CANDIDATES = 10
+
+
+class SimilarProductSerializer(ProductSummarySerializer):
+    score = serializers.FloatField(help_text="Σ idf of shared applied tags, ×1.5 in the same category.")
+
+    class Meta(ProductSummarySerializer.Meta):
+        fields = [*ProductSummarySerializer.Meta.fields, "score"]
+
+
+class SimilarProductsSerializer(serializers.Serializer):
+    sku = serializers.CharField()
+    results = SimilarProductSerializer(many=True)
+
+
+class SimilarProductsView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        summary="Products most like this one, by shared applied tags (rare tags count more)",
+        parameters=[OpenApiParameter("limit", int, description=f"1–{MAX_SIMILAR}, default 10.")],
+        responses={200: SimilarProductsSerializer, 400: BAD_REQUEST, 404: NOT_FOUND, **READ_ERRORS},
+    )
+    def get(self, request: Request, sku: str) -> Response:
+        limit = serializers.IntegerField(min_value=1, max_value=MAX_SIMILAR).run_validation(
+            request.query_params.get("limit", 10)
+        )
+        product = get_object_or_404(Product.objects.public().only("id", "sku"), sku=sku)
+        neighbours = selectors.similar_products(product=product, limit=limit)
+        return Response({"sku": product.sku, "results": [_similar_row(item, score) for item, score in neighbours]})
+
+
+def _similar_row(product: Product, score: float) -> dict:
+    # The hottest read of the storefront: built by hand (what SimilarProductSerializer
+    # documents, checked against the schema in tests) because the serializer costs more
+    # than both queries together.
+    category = product.category
+    return {
+        "sku": product.sku,
+        "title": product.title,
+        "price": f"{product.price:.2f}",
+        "currency": product.currency,
+        "category": {"name": category.name, "path": category.path} if category is not None else None,
+        "status": product.status,
+        "created_at": serializers.DateTimeField().to_representation(product.created_at),
+        "score": score,
+    }
+
+
+class RecommendationRequestSerializer(serializers.Serializer):
+    session_id = serializers.CharField(max_length=100, help_text="Keeps one session on one model arm.")
+    viewed = serializers.ListField(
+        child=serializers.CharField(max_length=64), min_length=1, max_length=50, help_text="SKUs, most recent last."
+    )
+    context = serializers.CharField(
+        max_length=500, required=False, default="", allow_blank=True, help_text='e.g. "browsing electronics, $50–200"'
+    )
+    limit = serializers.IntegerField(min_value=1, max_value=RERANK_CANDIDATES, default=RERANK_CANDIDATES)
+    rerank = serializers.BooleanField(default=False, help_text="Ask the model to reorder and give reasons.")
+    stream = serializers.BooleanField(default=False, help_text="Stream re-rank reasons as server-sent events.")
+
+
+class RecommendedItemSerializer(ProductSummarySerializer):
+    score = serializers.FloatField(help_text="Tag-profile score of the fast path.")
+    shared_tags = serializers.ListField(child=serializers.CharField())
+    reason = serializers.CharField(allow_blank=True, help_text="The model's reason; empty when not re-ranked.")
+
+    class Meta(ProductSummarySerializer.Meta):
+        fields = [*ProductSummarySerializer.Meta.fields, "score", "shared_tags", "reason"]
+
+
+class RecommendationResponseSerializer(serializers.Serializer):
+    session_id = serializers.CharField()
+    items = RecommendedItemSerializer(many=True)
+    reranked = serializers.BooleanField(help_text="False when the fast order is returned.")
+    rerank_status = serializers.ChoiceField(choices=["not_requested", "reranked", "cached", "fallback"])
+    fallback_reason = serializers.CharField(allow_blank=True)
+    model = serializers.CharField(allow_blank=True)
+    tier = serializers.CharField(allow_blank=True)
+
+
+SSE_DESCRIPTION = (
+    "With `stream: true`: `text/event-stream`. Events: `candidates` (the fast order, as `items`), "
+    "then `item` ({rank, sku, reason}) per re-ranked product, then `done` ({reranked, status, fallback_reason})."
+)
+
+
+def _items(candidates: list[selectors.Candidate], reasons: dict[str, str]) -> list[dict]:
+    rows = []
+    for candidate in candidates:
+        product = candidate.product
+        product.score, product.shared_tags = candidate.score, list(candidate.shared_tags)
+        product.reason = reasons.get(product.sku, "")
+        rows.append(product)
+    return RecommendedItemSerializer(rows, many=True).data
+
+
+def _ordered(candidates: list[selectors.Candidate], order: list[tuple[str, str]]) -> list[selectors.Candidate]:
+    by_sku = {candidate.product.sku: candidate for candidate in candidates}
+    first = [by_sku[sku] for sku, _ in order if sku in by_sku]
+    return first + [candidate for candidate in candidates if candidate.product.sku not in dict(order)]
+
+
+def _event(name: str, data) -> bytes:
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n".encode()
+
+
+class RecommendationsView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        summary="Personalised picks for a session; optional model re-rank with reasons",
+        request=RecommendationRequestSerializer,
+        responses={
+            200: OpenApiResponse(
+                RecommendationResponseSerializer, description="JSON, or server-sent events. " + SSE_DESCRIPTION
+            ),
+            400: BAD_REQUEST,
+            **READ_ERRORS,
+        },
+        examples=[
+            OpenApiExample(
+                "Re-ranked",
+                request_only=True,
+                value={"session_id": "s-1", "viewed": ["SKU-1"], "context": "gift under $50", "rerank": True},
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response | StreamingHttpResponse:
+        payload = RecommendationRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        found = selectors.session_candidates(viewed_skus=data["viewed"], limit=data["limit"])
+        arguments = {
+            "session_id": data["session_id"],
+            "viewed": found.viewed,
+            "candidates": found.candidates,
+            "context": data["context"],
+        }
+        if data["stream"]:
+            return self._stream(found, arguments)
+        body = {
+            "session_id": data["session_id"],
+            "items": _items(found.candidates, {}),
+            "reranked": False,
+            "rerank_status": "not_requested",
+            "fallback_reason": "",
+            "model": "",
+            "tier": "",
+        }
+        if data["rerank"]:
+            outcome = reranking.rerank(**arguments)
+            body.update(
+                rerank_status=outcome.status,
+                reranked=outcome.status != "fallback",
+                fallback_reason=outcome.fallback_reason,
+                model=outcome.model,
+                tier=outcome.tier,
+            )
+            if body["reranked"]:
+                body["items"] = _items(_ordered(found.candidates, outcome.order), dict(outcome.order))
+        return Response(body)
+
+    def _stream(self, found: selectors.SessionCandidates, arguments: dict) -> StreamingHttpResponse:
+        def events() -> Iterator[bytes]:
+            yield _event("candidates", {"items": _items(found.candidates, {})})
+            for name, data in reranking.stream_rerank(**arguments):
+                yield _event(name, data)
+
+        response = StreamingHttpResponse(events(), content_type="text/event-stream")
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"  # let reverse proxies pass events through at once
+        return response

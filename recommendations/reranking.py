@@ -1,0 +1,258 @@
+"""Optional re-ranking of session candidates by the gateway's ``recommendations`` route.
+
+The fast, tag-based order is always computed first; the model only reorders it and writes a
+short reason per item. Answers are cached by their inputs. Any model problem — an error, an
+exhausted budget, an answer that is not a ranking of the candidates given — leaves the fast
+order in place and says why, so the storefront never sees a model failure as a 5xx.
+"""
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.core.cache import cache
+
+from llm import gateway
+from llm.complexity import RequestFeatures, choose_tier
+from llm.exceptions import GatewayError
+from llm.types import ChatRequest
+from recommendations.selectors import Candidate
+
+logger = logging.getLogger(__name__)
+
+ROUTE = "recommendations"
+PROMPT_VERSION = "rerank-2"
+CACHE_SECONDS = 3600
+MAX_REASON_CHARS = 200
+
+RANKING_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "items": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"sku": {"type": "string"}, "reason": {"type": "string"}},
+                "required": ["sku", "reason"],
+                "additionalProperties": False,
+            },
+        }
+    },
+    "required": ["items"],
+    "additionalProperties": False,
+}
+
+
+class MalformedRanking(ValueError):
+    """The model's answer is not an order of the candidates it was given."""
+
+
+@dataclass
+class RerankOutcome:
+    order: list[tuple[str, str]] = field(default_factory=list)  # (sku, reason), best first
+    status: str = "fallback"  # reranked / cached / fallback
+    fallback_reason: str = ""
+    model: str = ""
+    tier: str = ""
+
+
+def _describe(candidate: Candidate) -> dict:
+    product = candidate.product
+    return {
+        "sku": product.sku,
+        "title": product.title,
+        "category": product.category.path if product.category_id else "",
+        "price": f"{product.price} {product.currency}",
+        "shared_tags": list(candidate.shared_tags),
+    }
+
+
+def _messages(*, viewed_titles: list[str], candidates: list[Candidate], context: str, streaming: bool) -> list[dict]:
+    answer_shape = (
+        "Answer one line per product, best first, exactly `SKU | reason`, nothing else."
+        if streaming
+        else 'Answer JSON {"items": [{"sku": ..., "reason": ...}]}, best first.'
+    )
+    system = (
+        "You order product recommendations for a shopper. Use only the SKUs given. "
+        f"Each reason is one short sentence (under {MAX_REASON_CHARS} characters) a shopper would find useful. "
+        + answer_shape
+    )
+    user = json.dumps(
+        {
+            "viewed": viewed_titles,
+            "shopper_context": context,
+            "candidates": [_describe(candidate) for candidate in candidates],
+        },
+        ensure_ascii=False,
+    )
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def cache_key(*, viewed_skus: list[str], candidates: list[Candidate], context: str, streaming: bool) -> str:
+    inputs = json.dumps(
+        [PROMPT_VERSION, streaming, viewed_skus, [c.product.sku for c in candidates], context.strip()],
+        ensure_ascii=False,
+    )
+    return "recommendations:rerank:" + hashlib.sha256(inputs.encode()).hexdigest()
+
+
+def parse_ranking(text: str, *, allowed_skus: list[str]) -> list[tuple[str, str]]:
+    """Validate a JSON answer into (sku, reason) pairs; unknown or repeated SKUs make it nonsense."""
+    try:
+        items = json.loads(text)["items"]
+    except (ValueError, TypeError, KeyError) as error:
+        raise MalformedRanking(f"answer is not the JSON asked for: {error}") from None
+    if not isinstance(items, list):
+        raise MalformedRanking("`items` is not a list")
+    return _checked([(item.get("sku"), item.get("reason")) for item in items if isinstance(item, dict)], allowed_skus)
+
+
+def parse_line(line: str, *, allowed_skus: set[str]) -> tuple[str, str] | None:
+    """One `SKU | reason` line of a streamed answer, or None when the line is not one."""
+    sku, separator, reason = line.strip().strip("`").partition("|")
+    sku, reason = sku.strip(), reason.strip()
+    if not separator or sku not in allowed_skus or not reason:
+        return None
+    return sku, reason[:MAX_REASON_CHARS]
+
+
+def _checked(pairs: list[tuple], allowed_skus: list[str]) -> list[tuple[str, str]]:
+    allowed, seen, order = set(allowed_skus), set(), []
+    for sku, reason in pairs:
+        if not isinstance(sku, str) or sku not in allowed:
+            raise MalformedRanking(f"unknown SKU {sku!r} in the answer")
+        if sku in seen:
+            raise MalformedRanking(f"SKU {sku!r} ranked twice")
+        if not isinstance(reason, str) or not reason.strip():
+            raise MalformedRanking(f"no reason for {sku!r}")
+        seen.add(sku)
+        order.append((sku, reason.strip()[:MAX_REASON_CHARS]))
+    if not order:
+        raise MalformedRanking("empty ranking")
+    return order
+
+
+def _request(
+    *, session_id: str, viewed_titles: list[str], candidates: list[Candidate], context: str, streaming: bool
+) -> ChatRequest:
+    messages = _messages(viewed_titles=viewed_titles, candidates=candidates, context=context, streaming=streaming)
+    features = RequestFeatures(
+        candidate_count=len(candidates),
+        has_context=bool(context.strip()),
+        context_chars=len(context.strip()),
+        wants_reasons=True,
+        prompt_chars=sum(len(message["content"]) for message in messages),
+    )
+    choice = choose_tier(features)
+    return ChatRequest(
+        route=ROUTE,
+        messages=messages,
+        response_schema=None if streaming else RANKING_SCHEMA,
+        schema_name="ranking",
+        routing_key=session_id,
+        tier=choice.tier,
+        tier_reason=choice.reason,
+        max_output_tokens=60 * len(candidates) + 50,
+        metadata={"session_id": session_id, "candidates": len(candidates)},
+    )
+
+
+def rerank(*, session_id: str, viewed: list, candidates: list[Candidate], context: str) -> RerankOutcome:
+    """The model's order of ``candidates`` with reasons, from cache when the inputs were seen before."""
+    viewed_skus = [product.sku for product in viewed]
+    key = cache_key(viewed_skus=viewed_skus, candidates=candidates, context=context, streaming=False)
+    cached = cache.get(key)
+    if cached is not None:
+        return RerankOutcome(order=[tuple(pair) for pair in cached["order"]], status="cached", **cached["meta"])
+    if not candidates:
+        return RerankOutcome(fallback_reason="no candidates to re-rank")
+    request = _request(
+        session_id=session_id,
+        viewed_titles=[product.title for product in viewed],
+        candidates=candidates,
+        context=context,
+        streaming=False,
+    )
+    try:
+        result = gateway.complete(request)
+        order = parse_ranking(result.text, allowed_skus=[c.product.sku for c in candidates])
+    except GatewayError as error:
+        logger.warning("re-rank fell back: %s: %s", type(error).__name__, error)
+        return RerankOutcome(fallback_reason=f"model unavailable ({type(error).__name__})", tier=request.tier or "")
+    except MalformedRanking as error:
+        logger.warning("re-rank fell back: malformed answer: %s", error)
+        return RerankOutcome(fallback_reason=f"model answer unusable: {error}", tier=request.tier or "")
+    meta = {"model": result.model, "tier": result.tier or request.tier or ""}
+    cache.set(key, {"order": order, "meta": meta}, CACHE_SECONDS)
+    return RerankOutcome(order=order, status="reranked", **meta)
+
+
+def stream_rerank(
+    *, session_id: str, viewed: list, candidates: list[Candidate], context: str
+) -> Iterator[tuple[str, dict]]:
+    """(event, data) pairs: ``item`` per ranked product as soon as its line is complete, then ``done``.
+
+    A model problem before any item yields ``fallback`` with the fast order's items; one after
+    some items ends the stream with ``done`` saying the order is partial.
+    """
+    viewed_skus = [product.sku for product in viewed]
+    key = cache_key(viewed_skus=viewed_skus, candidates=candidates, context=context, streaming=True)
+    cached = cache.get(key)
+    if cached is not None:
+        for rank, (sku, reason) in enumerate(cached["order"], start=1):
+            yield "item", {"rank": rank, "sku": sku, "reason": reason}
+        yield "done", {"reranked": True, "status": "cached", **cached["meta"]}
+        return
+    if not candidates:
+        yield "done", {"reranked": False, "status": "fallback", "fallback_reason": "no candidates to re-rank"}
+        return
+    request = _request(
+        session_id=session_id,
+        viewed_titles=[product.title for product in viewed],
+        candidates=candidates,
+        context=context,
+        streaming=True,
+    )
+    allowed = {candidate.product.sku for candidate in candidates}
+    order: list[tuple[str, str]] = []
+    buffer = ""
+    reason = ""
+    try:
+        for delta in gateway.stream(request):
+            buffer += delta
+            *lines, buffer = buffer.split("\n")
+            yield from _stream_lines(lines, allowed, order)
+        yield from _stream_lines([buffer], allowed, order)
+    except GatewayError as error:
+        logger.warning("streamed re-rank fell back: %s: %s", type(error).__name__, error)
+        reason = f"model unavailable ({type(error).__name__})"
+    if not order:
+        yield (
+            "done",
+            {
+                "reranked": False,
+                "status": "fallback",
+                "fallback_reason": reason or "model answer unusable: no `SKU | reason` line",
+            },
+        )
+        return
+    # A stream does not report which deployment answered; the call log (LLMCall) has it.
+    meta = {"tier": request.tier or ""}
+    if not reason:
+        cache.set(key, {"order": order, "meta": meta}, CACHE_SECONDS)
+    yield (
+        "done",
+        {"reranked": True, "status": "reranked" if not reason else "partial", "fallback_reason": reason, **meta},
+    )
+
+
+def _stream_lines(lines: list[str], allowed: set[str], order: list[tuple[str, str]]) -> Iterator[tuple[str, dict]]:
+    for line in lines:
+        parsed = parse_line(line, allowed_skus=allowed)
+        if parsed is None or parsed[0] in {sku for sku, _ in order}:
+            continue
+        order.append(parsed)
+        yield "item", {"rank": len(order), "sku": parsed[0], "reason": parsed[1]}

@@ -1,0 +1,69 @@
+"""State changes of recommendations: keeping the precomputed neighbour lists current."""
+
+from collections.abc import Callable, Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from recommendations import similarity
+from recommendations.models import SimilarProduct
+
+INSERT_BATCH = 5000
+
+
+def _rows(neighbours: Iterable[similarity.Neighbour]) -> list[SimilarProduct]:
+    now = timezone.now()
+    return [
+        SimilarProduct(
+            product_id=item.product_id,
+            neighbour_id=item.neighbour_id,
+            score=item.score,
+            rank=item.rank,
+            computed_at=now,
+        )
+        for item in neighbours
+    ]
+
+
+def refresh_similar_products(*, product_ids: Iterable[int]) -> int:
+    """Recompute the lists of ``product_ids`` and of the products whose lists they enter or leave.
+
+    Similarity is symmetric, so a product's new top neighbours and the products that listed it
+    before are recomputed too. Global tag weights drift slowly as tags change; the nightly
+    ``rebuild_similar_products`` brings every list back to the exact figures. Returns how many
+    lists were written.
+    """
+    changed = set(product_ids)
+    if not changed:
+        return 0
+    fresh = {product_id: similarity.neighbours_of(product_id=product_id) for product_id in changed}
+    affected = set(SimilarProduct.objects.filter(neighbour_id__in=changed).values_list("product_id", flat=True))
+    affected |= {item.neighbour_id for items in fresh.values() for item in items}
+    for product_id in affected - changed:
+        fresh[product_id] = similarity.neighbours_of(product_id=product_id)
+    with transaction.atomic():
+        SimilarProduct.objects.filter(product_id__in=fresh).delete()
+        SimilarProduct.objects.bulk_create(
+            _rows(item for items in fresh.values() for item in items), batch_size=INSERT_BATCH
+        )
+    return len(fresh)
+
+
+def rebuild_similar_products(*, progress: Callable[[int, int], None] | None = None) -> int:
+    """Recompute every active product's list from scratch; returns how many neighbour rows exist.
+
+    Each chunk of lists is swapped in its own short transaction, so readers always see a whole
+    list and writers (on SQLite, the only writer at a time) are never locked out for long.
+    """
+    written, rebuilt = 0, set()
+    for neighbours in similarity.all_neighbours(progress=progress):
+        chunk = {item.product_id for item in neighbours}
+        with transaction.atomic():
+            SimilarProduct.objects.filter(product_id__in=chunk).delete()
+            SimilarProduct.objects.bulk_create(_rows(neighbours), batch_size=INSERT_BATCH)
+        rebuilt |= chunk
+        written += len(neighbours)
+    stale = set(SimilarProduct.objects.values_list("product_id", flat=True).distinct()) - rebuilt
+    for start in range(0, len(stale), INSERT_BATCH):
+        SimilarProduct.objects.filter(product_id__in=sorted(stale)[start : start + INSERT_BATCH]).delete()
+    return written

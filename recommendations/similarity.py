@@ -1,0 +1,150 @@
+"""Tag-overlap similarity between products, the same numbers in bulk and one product at a time.
+
+    idf(t)     = ln((1 + N) / (1 + df(t))) + 1         N = active products, df = active products tagged t
+    score(p,q) = Σ idf(t) over applied tags t shared by p and q, × CATEGORY_BOOST when p and q share a category
+
+Only applied tags and active products count. Scores are rounded to SCORE_DECIMALS so float noise
+never decides a rank, and ties go to the older product (lower id); both paths below therefore
+produce identical lists.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from django.db import connection
+from scipy import sparse
+
+from catalog.models import Product
+from tagging.models import ProductTag
+
+CATEGORY_BOOST = 1.5
+NEIGHBOURS_KEPT = 20
+SCORE_DECIMALS = 4
+# Tags on more than this share of products are scored with a dense product (BLAS); the rest sparse.
+DENSE_TAG_SHARE = 0.02
+ROWS_PER_CHUNK = 256
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    product_id: int
+    neighbour_id: int
+    score: float
+    rank: int
+
+
+def idf(*, product_count: int, document_frequency: np.ndarray | int) -> np.ndarray | float:
+    return np.log((1 + product_count) / (1 + np.asarray(document_frequency, dtype=np.float64))) + 1
+
+
+def _applied_active_rows(tag_ids: list[int] | None = None) -> np.ndarray:
+    """(product_id, tag_id, category_id or -1) for applied tags of active products."""
+    table, product_table = ProductTag._meta.db_table, Product._meta.db_table
+    sql = (
+        f"SELECT pt.product_id, pt.tag_id, COALESCE(p.category_id, -1) FROM {table} pt "  # noqa: S608 - table names
+        f"JOIN {product_table} p ON p.id = pt.product_id WHERE pt.status = %s AND p.status = %s"
+    )
+    params: list = [ProductTag.Status.APPLIED, Product.Status.ACTIVE]
+    if tag_ids is not None:
+        if not tag_ids:
+            return np.empty((0, 3), dtype=np.int64)
+        sql += f" AND pt.tag_id IN ({', '.join(['%s'] * len(tag_ids))})"
+        params += tag_ids
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return np.array(rows, dtype=np.int64).reshape(-1, 3)
+
+
+def _top_rows(scores: np.ndarray, neighbour_ids: np.ndarray, *, product_ids, limit: int) -> list[Neighbour]:
+    """The best ``limit`` positive scores of each row of ``scores`` (rows are products)."""
+    kept = min(limit, scores.shape[1])
+    threshold = np.partition(scores, scores.shape[1] - kept, axis=1)[:, scores.shape[1] - kept]
+    # Keep everything that could round to the limit-th score, then rank on rounded scores with
+    # ties going to the lower id; only these few candidates are ever rounded or sorted.
+    margin = 10.0**-SCORE_DECIMALS
+    rows, columns = np.nonzero((scores >= (threshold - margin)[:, None]) & (scores > 0))
+    boundaries = np.searchsorted(rows, np.arange(scores.shape[0] + 1))
+    neighbours = []
+    for row, product_id in enumerate(product_ids):
+        candidates = columns[boundaries[row] : boundaries[row + 1]]
+        rounded = np.round(scores[row, candidates], SCORE_DECIMALS)
+        order = np.lexsort((neighbour_ids[candidates], -rounded))[:limit]
+        neighbours += [
+            Neighbour(int(product_id), int(neighbour_ids[candidates[index]]), float(rounded[index]), rank)
+            for rank, index in enumerate(order, start=1)
+        ]
+    return neighbours
+
+
+def neighbours_of(*, product_id: int, limit: int = NEIGHBOURS_KEPT) -> list[Neighbour]:
+    """The ranked neighbours of one product, read from its tags' posting lists only."""
+    product = Product.objects.public().filter(pk=product_id).values("category_id").first()
+    if product is None:
+        return []
+    tag_ids = list(
+        ProductTag.objects.filter(product_id=product_id, status=ProductTag.Status.APPLIED).values_list(
+            "tag_id", flat=True
+        )
+    )
+    rows = _applied_active_rows(tag_ids)
+    if not len(rows):
+        return []
+    product_count = Product.objects.public().count()
+    _tags, tag_index = np.unique(rows[:, 1], return_inverse=True)
+    weights = idf(product_count=product_count, document_frequency=np.bincount(tag_index))
+    neighbour_ids, row_neighbour = np.unique(rows[:, 0], return_inverse=True)
+    scores = np.bincount(row_neighbour, weights=weights[tag_index], minlength=len(neighbour_ids))
+    categories = np.full(len(neighbour_ids), -1, dtype=np.int64)
+    categories[row_neighbour] = rows[:, 2]
+    own_category = product["category_id"]
+    if own_category is not None:
+        scores = np.where(categories == own_category, scores * CATEGORY_BOOST, scores)
+    scores[neighbour_ids == product_id] = 0
+    return _top_rows(scores[None, :], neighbour_ids, product_ids=[product_id], limit=limit)
+
+
+def all_neighbours(*, limit: int = NEIGHBOURS_KEPT, progress=None):
+    """Yield the ranked neighbours of every active product, chunk by chunk (lists of Neighbour).
+
+    Products are laid out by category, so a row's same-category boost is one contiguous slice.
+    Common tags are scored with a dense matrix product, the long tail of rare tags sparsely.
+    """
+    rows = _applied_active_rows()
+    products = np.array(
+        Product.objects.public().order_by("category_id", "id").values_list("id", "category_id"), dtype=object
+    ).reshape(-1, 2)
+    product_count = len(products)
+    if not len(rows) or not product_count:
+        return
+    product_ids = products[:, 0].astype(np.int64)
+    categories = np.array([-1 if value is None else value for value in products[:, 1]], dtype=np.int64)
+    position = np.empty(product_ids.max() + 1, dtype=np.int64)
+    position[product_ids] = np.arange(product_count)
+    row_product = position[rows[:, 0]]
+    _tags, row_tag = np.unique(rows[:, 1], return_inverse=True)
+    matrix = sparse.csr_matrix(
+        (np.ones(len(rows), dtype=np.float64), (row_product, row_tag)), shape=(product_count, len(_tags))
+    )
+    document_frequency = np.asarray(matrix.sum(axis=0)).ravel()
+    weights = idf(product_count=product_count, document_frequency=document_frequency)
+    dense_tags = np.flatnonzero(document_frequency > DENSE_TAG_SHARE * product_count)
+    sparse_tags = np.flatnonzero(document_frequency <= DENSE_TAG_SHARE * product_count)
+    rare = matrix[:, sparse_tags].tocsr()
+    rare_weighted_t = (rare @ sparse.diags(weights[sparse_tags])).T.tocsr()
+    common = matrix[:, dense_tags].toarray()
+    common_weighted_t = np.ascontiguousarray((common * weights[dense_tags]).T)
+    block_start = np.searchsorted(categories, categories, side="left")
+    block_stop = np.searchsorted(categories, categories, side="right")
+    for start in range(0, product_count, ROWS_PER_CHUNK):
+        stop = min(start + ROWS_PER_CHUNK, product_count)
+        scores = common[start:stop] @ common_weighted_t
+        tail = rare[start:stop] @ rare_weighted_t
+        scores[np.repeat(np.arange(stop - start), np.diff(tail.indptr)), tail.indices] += tail.data
+        for offset, row in enumerate(range(start, stop)):
+            if categories[row] >= 0:
+                scores[offset, block_start[row] : block_stop[row]] *= CATEGORY_BOOST
+            scores[offset, row] = 0
+        yield _top_rows(scores, product_ids, product_ids=product_ids[start:stop], limit=limit)
+        if progress is not None:
+            progress(stop, product_count)

@@ -1,0 +1,723 @@
+"""State changes of tagging: analysing images, applying tags, staff decisions, flags.
+
+The model call always happens outside any transaction this module opens; the writes that
+follow it are one short transaction, so SQLite's single writer is held for milliseconds.
+"""
+
+import base64
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from catalog.models import Product, ProductImage
+from catalog.services import set_product_status
+from llm import gateway
+from llm.exceptions import GatewayError
+from llm.types import ChatRequest
+from tagging import vocabulary
+from tagging.analysis.local import ANALYSER_NAME as LOCAL_ANALYSER
+from tagging.analysis.local import MODEL_NAME as LOCAL_MODEL
+from tagging.analysis.local import analyse_locally
+from tagging.analysis.parsing import Finding, Findings, MalformedModelOutput, parse_answer
+from tagging.analysis.prepare import prepare_image
+from tagging.analysis.prompts import PROMPT_VERSION, messages_for
+from tagging.analysis.quality import QualityReport, measure_quality
+from tagging.analysis.schema import schema_for, schema_name
+from tagging.events import announce_tags_changed
+from tagging.models import Facet, Flag, ImageAnalysis, ProductTag, ProductTagEvent, Tag, TagSynonym
+
+logger = logging.getLogger(__name__)
+
+ROUTE = "vision-tagging"
+PROVIDER_ANALYSER = "provider"
+APPLY_HIGH_AT = 0.90
+APPLY_MEDIUM_AT = 0.75
+MAX_TAGS_PER_IMAGE = 8
+MAX_ANALYSIS_ATTEMPTS = 3
+MAX_OUTPUT_TOKENS = 400
+# Typical usage of one full analysis, measured by bench/tagging_cost.py (see BENCHMARKS.md).
+TYPICAL_INPUT_TOKENS = 445
+TYPICAL_OUTPUT_TOKENS = 45
+
+_TAG_WORKFLOWS = {ImageAnalysis.Workflow.FULL, ImageAnalysis.Workflow.ATTRIBUTES}
+_QUALITY_WORKFLOWS = {ImageAnalysis.Workflow.FULL, ImageAnalysis.Workflow.QUALITY}
+_PROHIBITED_WORKFLOWS = {ImageAnalysis.Workflow.FULL, ImageAnalysis.Workflow.PROHIBITED}
+_OPEN_MACHINE_STATUSES = (ProductTag.Status.APPLIED, ProductTag.Status.NEEDS_REVIEW)
+
+
+def quality_flag_below() -> float:
+    return float(getattr(settings, "SHELFSIGHT_QUALITY_FLAG_BELOW", 4.0))
+
+
+def prohibited_flag_at() -> float:
+    return float(getattr(settings, "SHELFSIGHT_PROHIBITED_FLAG_AT", 0.7))
+
+
+# --- analysis ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Outcome:
+    findings: Findings | None
+    quality: QualityReport | None
+    fields: dict
+    error: str = ""
+    error_class: str = ""
+
+
+def analyze_image(
+    *, image_id: int, workflow: str = "full", force: bool = False, requested_by=None
+) -> ImageAnalysis | None:
+    """Analyse one image and apply what was found; returns the analysis (None if the image is gone).
+
+    Idempotent: without ``force`` a succeeded analysis of this image and workflow is returned
+    as it is. An image whose bytes were analysed before reuses that analysis at no cost.
+    Model and gateway problems end as a failed analysis with ``error`` and ``error_class``.
+    """
+    if workflow not in ImageAnalysis.Workflow.values:
+        raise ValueError(f"Unknown workflow {workflow!r}.")
+    image = ProductImage.objects.select_related("product").filter(pk=image_id).first()
+    if image is None:
+        return None
+    if not force:
+        finished = _succeeded_analysis(image=image, workflow=workflow)
+        if finished is not None:
+            _drop_unneeded_queued(image=image, workflow=workflow)
+            return finished
+    analysis, claimed = _claim(image=image, workflow=workflow, force=force, requested_by=requested_by)
+    if not claimed:
+        return analysis
+    try:
+        outcome = _reused(analysis=analysis, image=image, workflow=workflow) if not analysis.force else None
+        if outcome is None:
+            outcome = _analyse(analysis=analysis, image=image, workflow=workflow)
+    except Exception as error:  # recorded on the analysis; a task that raises would only be retried
+        logger.exception("Analysis %s of image %s failed unexpectedly", analysis.pk, image.pk)
+        outcome = _Outcome(
+            findings=None, quality=None, fields={}, error=str(error)[:2000], error_class=type(error).__name__
+        )
+    return _record(analysis=analysis, image=image, workflow=workflow, outcome=outcome)
+
+
+def queue_analysis(
+    *, image_id: int, workflow: str = "full", force: bool = False, requested_by=None
+) -> ImageAnalysis | None:
+    """Record that an analysis was asked for, so a lost task is found by the sweep.
+
+    Returns the queued row, or None when nothing needs queueing (already done, or pending).
+    """
+    pending = ImageAnalysis.objects.filter(
+        image_id=image_id, workflow=workflow, status__in=[ImageAnalysis.Status.QUEUED, ImageAnalysis.Status.RUNNING]
+    )
+    if pending.exists():
+        return None
+    if (
+        not force
+        and ImageAnalysis.objects.filter(
+            image_id=image_id, workflow=workflow, status=ImageAnalysis.Status.SUCCEEDED
+        ).exists()
+    ):
+        return None
+    if not ProductImage.objects.filter(pk=image_id).exists():
+        return None
+    return ImageAnalysis.objects.create(
+        image_id=image_id, workflow=workflow, force=force, requested_by=requested_by, status=ImageAnalysis.Status.QUEUED
+    )
+
+
+def _succeeded_analysis(*, image: ProductImage, workflow: str) -> ImageAnalysis | None:
+    return (
+        ImageAnalysis.objects.filter(image=image, workflow=workflow, status=ImageAnalysis.Status.SUCCEEDED)
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+
+
+def _drop_unneeded_queued(*, image: ProductImage, workflow: str) -> None:
+    ImageAnalysis.objects.filter(
+        image=image, workflow=workflow, status=ImageAnalysis.Status.QUEUED, force=False
+    ).delete()
+
+
+def _claim(*, image: ProductImage, workflow: str, force: bool, requested_by) -> tuple[ImageAnalysis, bool]:
+    """Take the queued row for this image and workflow, or start a new one; (analysis, claimed).
+
+    A row already running elsewhere is returned unclaimed: the same image is never sent to
+    the model twice at once. The conditional UPDATE is the claim (SQLite has no row locks).
+    """
+    now = timezone.now()
+    running = ImageAnalysis.objects.filter(image=image, workflow=workflow, status=ImageAnalysis.Status.RUNNING).first()
+    if running is not None:
+        return running, False
+    for queued in ImageAnalysis.objects.filter(
+        image=image, workflow=workflow, status=ImageAnalysis.Status.QUEUED
+    ).order_by("created_at", "id"):
+        taken = ImageAnalysis.objects.filter(pk=queued.pk, status=ImageAnalysis.Status.QUEUED).update(
+            status=ImageAnalysis.Status.RUNNING,
+            started_at=now,
+            attempts=queued.attempts + 1,
+            force=queued.force or force,
+        )
+        if taken:
+            queued.refresh_from_db()
+            if requested_by is not None and queued.requested_by_id is None:
+                queued.requested_by = requested_by
+                queued.save(update_fields=["requested_by"])
+            return queued, True
+    analysis = ImageAnalysis.objects.create(
+        image=image,
+        workflow=workflow,
+        status=ImageAnalysis.Status.RUNNING,
+        force=force,
+        attempts=1,
+        started_at=now,
+        requested_by=requested_by,
+    )
+    return analysis, True
+
+
+def _reused(*, analysis: ImageAnalysis, image: ProductImage, workflow: str) -> _Outcome | None:
+    """The outcome of an earlier analysis of the same bytes, at zero cost; None if there is none."""
+    if workflow == ImageAnalysis.Workflow.QUALITY:
+        return None
+    analyser = PROVIDER_ANALYSER if gateway.is_configured(route=ROUTE) else LOCAL_ANALYSER
+    source = (
+        ImageAnalysis.objects.filter(
+            image__sha256=image.sha256,
+            workflow=workflow,
+            status=ImageAnalysis.Status.SUCCEEDED,
+            analyser=analyser,
+            reused_from__isnull=True,
+        )
+        .exclude(pk=analysis.pk)
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+    if source is None:
+        return None
+    quality = None
+    if source.quality_report:
+        report = source.quality_report
+        quality = QualityReport(
+            score=source.quality_score or 0.0,
+            sharpness=report.get("sharpness", 0.0),
+            highlights_clipped=report.get("highlights_clipped", 0.0),
+            shadows_clipped=report.get("shadows_clipped", 0.0),
+            border_deviation=report.get("border_deviation", 0.0),
+            width=report.get("width", image.width),
+            height=report.get("height", image.height),
+            parts=report.get("parts", {}),
+            reasons=report.get("reasons", []),
+        )
+    return _Outcome(
+        findings=Findings.from_json(source.result),
+        quality=quality,
+        fields={
+            "reused_from": source,
+            "analyser": source.analyser,
+            "route": source.route,
+            "provider": source.provider,
+            "model": source.model,
+            "arm": source.arm,
+            "prompt_version": source.prompt_version,
+            "raw_response": source.raw_response,
+            "input_tokens": 0,
+            "output_tokens": 0,
+            "cost_usd": Decimal("0"),
+            "latency_ms": 0.0,
+        },
+    )
+
+
+def _analyse(*, analysis: ImageAnalysis, image: ProductImage, workflow: str) -> _Outcome:
+    with image.image.open("rb") as handle:
+        content = handle.read()
+    prepared = prepare_image(content, max_side=getattr(settings, "SHELFSIGHT_MODEL_IMAGE_SIDE", 768))
+    quality = measure_quality(prepared.pixels, original_size=(image.width, image.height))
+    if workflow == ImageAnalysis.Workflow.QUALITY:
+        return _Outcome(findings=Findings(), quality=quality, fields={"analyser": LOCAL_ANALYSER, "model": LOCAL_MODEL})
+    if not gateway.is_configured(route=ROUTE):
+        findings = analyse_locally(prepared.pixels, workflow=workflow)
+        return _Outcome(findings=findings, quality=quality, fields={"analyser": LOCAL_ANALYSER, "model": LOCAL_MODEL})
+    return _ask_model(analysis=analysis, image=image, workflow=workflow, jpeg=prepared.jpeg, quality=quality)
+
+
+def _ask_model(
+    *, analysis: ImageAnalysis, image: ProductImage, workflow: str, jpeg: bytes, quality: QualityReport
+) -> _Outcome:
+    data_url = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
+    request = ChatRequest(
+        route=ROUTE,
+        messages=messages_for(workflow=workflow, image_data_url=data_url),
+        response_schema=schema_for(workflow),
+        schema_name=schema_name(workflow),
+        routing_key=image.sha256,
+        needs_vision=True,
+        max_output_tokens=MAX_OUTPUT_TOKENS,
+        metadata={
+            "image_id": image.pk,
+            "analysis_id": analysis.pk,
+            "workflow": workflow,
+            "prompt_version": PROMPT_VERSION,
+        },
+    )
+    fields = {"analyser": PROVIDER_ANALYSER, "route": ROUTE, "prompt_version": PROMPT_VERSION}
+    try:
+        result = gateway.complete(request)
+    except GatewayError as error:
+        return _Outcome(
+            findings=None, quality=quality, fields=fields, error=str(error)[:2000], error_class=type(error).__name__
+        )
+    fields |= {
+        "provider": result.provider,
+        "model": result.model,
+        "arm": result.arm,
+        "fallback_reason": (result.fallback_reason or "")[:200],
+        "llm_request_id": result.request_id,
+        "input_tokens": result.input_tokens,
+        "output_tokens": result.output_tokens,
+        "cost_usd": result.cost_usd,
+        "latency_ms": result.latency_ms,
+        "raw_response": result.text,
+    }
+    try:
+        findings = parse_answer(result.text, workflow=workflow)
+    except MalformedModelOutput as error:
+        return _Outcome(
+            findings=None, quality=quality, fields=fields, error=str(error), error_class="MalformedModelOutput"
+        )
+    return _Outcome(findings=findings, quality=quality, fields=fields)
+
+
+def _record(*, analysis: ImageAnalysis, image: ProductImage, workflow: str, outcome: _Outcome) -> ImageAnalysis:
+    for name, value in outcome.fields.items():
+        setattr(analysis, name, value)
+    if outcome.quality is not None:
+        analysis.quality_score = outcome.quality.score
+        analysis.quality_report = outcome.quality.as_json()
+    analysis.finished_at = timezone.now()
+    if outcome.findings is None:
+        analysis.status = ImageAnalysis.Status.FAILED
+        analysis.error = outcome.error
+        analysis.error_class = outcome.error_class
+        analysis.save()
+        return analysis
+    analysis.status = ImageAnalysis.Status.SUCCEEDED
+    analysis.result = outcome.findings.as_json()
+    analysis.error = ""
+    analysis.error_class = ""
+    with transaction.atomic():
+        analysis.save()
+        changed = False
+        if workflow in _TAG_WORKFLOWS:
+            changed |= _apply_tags(analysis=analysis, image=image, findings=outcome.findings)
+        if workflow in _QUALITY_WORKFLOWS and outcome.quality is not None:
+            _flag_quality(analysis=analysis, image=image, quality=outcome.quality)
+        if workflow in _PROHIBITED_WORKFLOWS:
+            changed |= _flag_prohibited(analysis=analysis, image=image, findings=outcome.findings)
+        if changed:
+            announce_tags_changed(product_ids=[image.product_id])
+    return analysis
+
+
+# --- applying tags -------------------------------------------------------------------------
+
+
+def status_for(*, confidence: float, tag: Tag) -> tuple[str, str]:
+    """(status, band) for a machine tag. A proposed vocabulary value always waits for staff."""
+    if confidence >= APPLY_HIGH_AT:
+        status, band = ProductTag.Status.APPLIED, ProductTag.Band.HIGH
+    elif confidence >= APPLY_MEDIUM_AT:
+        status, band = ProductTag.Status.APPLIED, ProductTag.Band.MEDIUM
+    else:
+        status, band = ProductTag.Status.NEEDS_REVIEW, ProductTag.Band.LOW
+    if tag.status != Tag.Status.CANONICAL:
+        status = ProductTag.Status.NEEDS_REVIEW
+    return status, band
+
+
+def _capped(findings: list[Finding]) -> list[Finding]:
+    """At most MAX_TAGS_PER_IMAGE findings, one per value: the attribute facets first (they are
+    what the storefront filters on), then keywords by confidence. Keywords past the cap stay
+    in the analysis result, visible to staff, but are not written as tags."""
+    best: dict[tuple[str, str], Finding] = {}
+    for finding in findings:
+        key = (finding.facet, vocabulary.singular(vocabulary.normalise(finding.value)))
+        if key[1] and (key not in best or finding.confidence > best[key].confidence):
+            best[key] = finding
+    ranked = sorted(best.values(), key=lambda finding: (finding.facet == Facet.KEYWORD, -finding.confidence))
+    return ranked[:MAX_TAGS_PER_IMAGE]
+
+
+def _apply_tags(*, analysis: ImageAnalysis, image: ProductImage, findings: Findings) -> bool:
+    product = image.product
+    chosen: dict[int, tuple[Tag, float]] = {}
+    for finding in _capped(findings.tags):
+        tag = vocabulary.resolve(facet=finding.facet, value=finding.value, analysis=analysis)
+        if tag is not None and (tag.pk not in chosen or finding.confidence > chosen[tag.pk][1]):
+            chosen[tag.pk] = (tag, finding.confidence)
+    existing = {row.tag_id: row for row in ProductTag.objects.filter(product=product, tag_id__in=list(chosen))}
+    changed = False
+    for tag, confidence in chosen.values():
+        status, band = status_for(confidence=confidence, tag=tag)
+        row = existing.get(tag.pk)
+        if row is None:
+            row, created = _create_machine_tag(
+                product=product,
+                tag=tag,
+                confidence=confidence,
+                status=status,
+                band=band,
+                analysis=analysis,
+                image=image,
+            )
+            if created:
+                changed |= status == ProductTag.Status.APPLIED
+                continue
+        if row.is_human_decision or row.analysis_id == analysis.pk:
+            continue  # staff decided, or this analysis already wrote it (a re-run)
+        before = row.status
+        row.confidence, row.status, row.band = confidence, status, band
+        row.analysis, row.image, row.model = analysis, image, analysis.model
+        row.save(update_fields=["confidence", "status", "band", "analysis", "image", "model", "updated_at"])
+        _event(row, ProductTagEvent.Action.UPDATED, analysis=analysis, before=before)
+        changed |= ProductTag.Status.APPLIED in (before, status)
+    stale = (
+        ProductTag.objects.filter(
+            product=product,
+            image=image,
+            source=ProductTag.Source.AI,
+            status__in=_OPEN_MACHINE_STATUSES,
+            reviewed_by__isnull=True,
+            reviewed_at__isnull=True,
+        )
+        .exclude(tag_id__in=list(chosen))
+        .exclude(analysis=analysis)
+    )
+    for row in stale:
+        before = row.status
+        row.status = ProductTag.Status.SUPERSEDED
+        row.save(update_fields=["status", "updated_at"])
+        _event(
+            row, ProductTagEvent.Action.SUPERSEDED, analysis=analysis, before=before, note="Not in the newer analysis."
+        )
+        changed |= before == ProductTag.Status.APPLIED
+    return changed
+
+
+def _create_machine_tag(*, product, tag, confidence, status, band, analysis, image) -> tuple[ProductTag, bool]:
+    try:
+        with transaction.atomic():
+            row = ProductTag.objects.create(
+                product=product,
+                tag=tag,
+                confidence=confidence,
+                band=band,
+                source=ProductTag.Source.AI,
+                status=status,
+                analysis=analysis,
+                image=image,
+                model=analysis.model,
+            )
+    except IntegrityError:  # written a moment ago by another analysis of the same product
+        return ProductTag.objects.get(product=product, tag=tag), False
+    action = ProductTagEvent.Action.APPLIED if status == ProductTag.Status.APPLIED else ProductTagEvent.Action.PROPOSED
+    _event(row, action, analysis=analysis, before="")
+    return row, True
+
+
+def _event(row: ProductTag, action: str, *, analysis=None, actor=None, before: str = "", note: str = "") -> None:
+    ProductTagEvent.objects.create(
+        product_tag=row,
+        action=action,
+        actor=actor,
+        analysis=analysis,
+        model=analysis.model if analysis is not None else "",
+        confidence=row.confidence,
+        status_before=before,
+        status_after=row.status,
+        note=note[:300],
+    )
+
+
+# --- flags ---------------------------------------------------------------------------------
+
+
+def _flag_quality(*, analysis: ImageAnalysis, image: ProductImage, quality: QualityReport) -> None:
+    if quality.score >= quality_flag_below():
+        return
+    reason = (quality.reasons[0] if quality.reasons else "low quality")[:40]
+    # Staff who cleared this flag for this image have decided; a re-run must not reopen it.
+    if Flag.objects.filter(image=image, kind=Flag.Kind.QUALITY, reason=reason).exists():
+        return
+    Flag.objects.create(
+        product_id=image.product_id,
+        image=image,
+        analysis=analysis,
+        kind=Flag.Kind.QUALITY,
+        reason=reason,
+        confidence=round(1 - quality.score / 10, 3),
+        details=quality.as_json(),
+    )
+
+
+def _flag_prohibited(*, analysis: ImageAnalysis, image: ProductImage, findings: Findings) -> bool:
+    threshold = prohibited_flag_at()
+    raised = []
+    for signal, confidence in sorted(findings.prohibited.items()):
+        if confidence < threshold:
+            continue
+        if Flag.objects.filter(image=image, kind=Flag.Kind.PROHIBITED, reason=signal).exists():
+            continue
+        raised.append((signal, confidence))
+    if not raised:
+        return False
+    product = Product.objects.get(pk=image.product_id)
+    status_before = product.status
+    for signal, confidence in raised:
+        details = {"model": analysis.model, "analysis_id": analysis.pk}
+        if status_before != Product.Status.HELD:
+            details["status_before"] = status_before
+        Flag.objects.create(
+            product=product,
+            image=image,
+            analysis=analysis,
+            kind=Flag.Kind.PROHIBITED,
+            reason=signal,
+            confidence=confidence,
+            details=details,
+        )
+    if product.status != Product.Status.HELD:
+        names = ", ".join(signal for signal, _ in raised)
+        set_product_status(product=product, status=Product.Status.HELD, reason=f"Possible prohibited content: {names}.")
+        return True
+    return False
+
+
+def clear_flag(*, flag_id: int, reviewer) -> Flag:
+    """Staff clear a flag; the product is released when no open prohibited flag remains."""
+    with transaction.atomic():
+        flag = Flag.objects.select_related("product").get(pk=flag_id)
+        if flag.status == Flag.Status.OPEN:
+            flag.status = Flag.Status.CLEARED
+            flag.cleared_by = reviewer
+            flag.cleared_at = timezone.now()
+            flag.save(update_fields=["status", "cleared_by", "cleared_at"])
+        product = flag.product
+        still_open = Flag.objects.filter(product=product, kind=Flag.Kind.PROHIBITED, status=Flag.Status.OPEN).exists()
+        if flag.kind == Flag.Kind.PROHIBITED and not still_open and product.status == Product.Status.HELD:
+            set_product_status(product=product, status=_status_before_hold(product))
+            announce_tags_changed(product_ids=[product.pk])
+    return flag
+
+
+def _status_before_hold(product: Product) -> str:
+    for details in Flag.objects.filter(product=product, kind=Flag.Kind.PROHIBITED).values_list("details", flat=True):
+        status = (details or {}).get("status_before")
+        if status in Product.Status.values and status != Product.Status.HELD:
+            return status
+    return Product.Status.ACTIVE
+
+
+# --- staff decisions -----------------------------------------------------------------------
+
+
+def approve_tags(*, product_tag_ids, reviewer) -> int:
+    """Apply the product tags and lock them against machines; returns how many changed."""
+    return _decide(product_tag_ids, reviewer, ProductTag.Status.APPLIED, ProductTagEvent.Action.APPROVED)
+
+
+def reject_tags(*, product_tag_ids, reviewer) -> int:
+    """Reject the product tags; a machine never re-applies a rejected tag."""
+    return _decide(product_tag_ids, reviewer, ProductTag.Status.REJECTED, ProductTagEvent.Action.REJECTED)
+
+
+def _decide(product_tag_ids, reviewer, status: str, action: str) -> int:
+    now = timezone.now()
+    decided, products = 0, set()
+    with transaction.atomic():
+        for row in ProductTag.objects.filter(pk__in=list(product_tag_ids)).select_related("analysis"):
+            if row.status == status and row.reviewed_at is not None:
+                continue
+            before = row.status
+            row.status, row.reviewed_by, row.reviewed_at = status, reviewer, now
+            row.save(update_fields=["status", "reviewed_by", "reviewed_at", "updated_at"])
+            _event(row, action, analysis=row.analysis, actor=reviewer, before=before)
+            decided += 1
+            if ProductTag.Status.APPLIED in (before, status):
+                products.add(row.product_id)
+        announce_tags_changed(product_ids=products)
+    return decided
+
+
+def add_human_tag(*, product: Product, tag: Tag, actor) -> ProductTag:
+    """Staff put ``tag`` on ``product``: applied, full confidence, never touched by machines."""
+    now = timezone.now()
+    with transaction.atomic():
+        row, created = ProductTag.objects.get_or_create(
+            product=product,
+            tag=tag,
+            defaults={
+                "confidence": 1.0,
+                "band": ProductTag.Band.HIGH,
+                "source": ProductTag.Source.HUMAN,
+                "status": ProductTag.Status.APPLIED,
+                "reviewed_by": actor,
+                "reviewed_at": now,
+            },
+        )
+        before = "" if created else row.status
+        if not created:
+            row.source, row.status, row.confidence, row.band = (
+                ProductTag.Source.HUMAN,
+                ProductTag.Status.APPLIED,
+                1.0,
+                ProductTag.Band.HIGH,
+            )
+            row.reviewed_by, row.reviewed_at = actor, now
+            row.save()
+        _event(row, ProductTagEvent.Action.ADDED, actor=actor, before=before)
+        announce_tags_changed(product_ids=[product.pk])
+    return row
+
+
+def accept_proposed_tag(*, tag: Tag, actor, parent: Tag | None = None) -> Tag:
+    """Make a proposed value canonical; its waiting machine tags confident enough are applied."""
+    with transaction.atomic():
+        tag.status = Tag.Status.CANONICAL
+        if parent is not None:
+            tag.parent = parent
+        tag.save(update_fields=["status", "parent"])
+        products = set()
+        waiting = ProductTag.objects.filter(
+            tag=tag,
+            source=ProductTag.Source.AI,
+            status=ProductTag.Status.NEEDS_REVIEW,
+            reviewed_at__isnull=True,
+            confidence__gte=APPLY_MEDIUM_AT,
+        ).select_related("analysis")
+        for row in waiting:
+            before = row.status
+            row.status, row.band = status_for(confidence=row.confidence, tag=tag)
+            row.save(update_fields=["status", "band", "updated_at"])
+            _event(
+                row,
+                ProductTagEvent.Action.UPDATED,
+                analysis=row.analysis,
+                actor=actor,
+                before=before,
+                note="The proposed tag was accepted into the vocabulary.",
+            )
+            products.add(row.product_id)
+        announce_tags_changed(product_ids=products)
+    return tag
+
+
+def merge_tags(*, source: Tag, target: Tag, actor) -> int:
+    """Move every product tag from ``source`` to ``target`` and make ``source`` a synonym of it.
+
+    Where a product already has ``target`` the stronger decision is kept (a human one wins)
+    and the moved row's history is attached to it. Returns how many product tags moved.
+    """
+    if source.pk == target.pk or source.facet != target.facet:
+        raise ValueError("Tags can only be merged into another tag of the same facet.")
+    moved, products = 0, set()
+    with transaction.atomic():
+        for row in ProductTag.objects.filter(tag=source).select_related("analysis"):
+            keeper = ProductTag.objects.filter(product_id=row.product_id, tag=target).first()
+            if keeper is None:
+                before = row.status
+                row.tag = target
+                row.save(update_fields=["tag", "updated_at"])
+                _event(row, ProductTagEvent.Action.MERGED, actor=actor, before=before, note=f"From {source.name}.")
+            else:
+                if row.is_human_decision and not keeper.is_human_decision:
+                    for name in ("status", "source", "confidence", "band", "reviewed_by", "reviewed_at"):
+                        setattr(keeper, name, getattr(row, name))
+                    keeper.save()
+                ProductTagEvent.objects.filter(product_tag=row).update(product_tag=keeper)
+                _event(
+                    keeper,
+                    ProductTagEvent.Action.MERGED,
+                    actor=actor,
+                    before=keeper.status,
+                    note=f"Merged {source.name} into {target.name}.",
+                )
+                row.delete()
+            moved += 1
+            products.add(row.product_id)
+        TagSynonym.objects.filter(tag=source).update(tag=target)
+        Tag.objects.filter(parent=source).update(parent=target)
+        source_name = vocabulary.normalise(source.name)
+        source.delete()
+        if source_name:
+            TagSynonym.objects.get_or_create(facet=target.facet, text=source_name, defaults={"tag": target})
+        announce_tags_changed(product_ids=products)
+    return moved
+
+
+# --- queueing and upkeep -------------------------------------------------------------------
+
+
+def enqueue_retag(*, image_ids, workflow: str = "full", requested_by=None) -> int:
+    """Queue a forced analysis of each image (after commit); returns how many were queued."""
+    from tagging.tasks import dispatch_analysis
+
+    queued = 0
+    for image_id in dict.fromkeys(image_ids):
+        analysis = queue_analysis(image_id=image_id, workflow=workflow, force=True, requested_by=requested_by)
+        if analysis is not None:
+            transaction.on_commit(
+                lambda image_id=image_id: dispatch_analysis(image_id=image_id, workflow=workflow, force=True)
+            )
+            queued += 1
+    return queued
+
+
+def estimate_analysis_cost(*, image_count: int, route: str = ROUTE) -> Decimal:
+    """What analysing ``image_count`` images would cost now; zero when the local analyser would run."""
+    if image_count <= 0 or not gateway.is_configured(route=route):
+        return Decimal("0")
+    # Priced as one total so rounding to the microdollar happens once, not per image.
+    return gateway.estimate_cost(
+        route=route,
+        input_tokens=TYPICAL_INPUT_TOKENS * image_count,
+        output_tokens=TYPICAL_OUTPUT_TOKENS * image_count,
+    )
+
+
+def sweep_stuck_analyses(*, older_than_seconds: int) -> int:
+    """Re-queue analyses queued or running for longer than ``older_than_seconds`` (lost tasks).
+
+    Those that already used MAX_ANALYSIS_ATTEMPTS are failed instead. Returns how many were re-queued.
+    """
+    from tagging.tasks import dispatch_analysis
+
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    stuck = ImageAnalysis.objects.filter(
+        Q(status=ImageAnalysis.Status.RUNNING, started_at__lt=cutoff)
+        | Q(status=ImageAnalysis.Status.QUEUED, created_at__lt=cutoff)
+    )
+    requeued = 0
+    for analysis in stuck:
+        if analysis.attempts >= MAX_ANALYSIS_ATTEMPTS:
+            ImageAnalysis.objects.filter(pk=analysis.pk, status=analysis.status).update(
+                status=ImageAnalysis.Status.FAILED,
+                error=f"Gave up after {analysis.attempts} attempts; the worker never finished.",
+                error_class="AnalysisStuck",
+                finished_at=timezone.now(),
+            )
+            continue
+        reset = ImageAnalysis.objects.filter(pk=analysis.pk, status=analysis.status).update(
+            status=ImageAnalysis.Status.QUEUED, created_at=timezone.now(), started_at=None
+        )
+        if reset:
+            dispatch_analysis(image_id=analysis.image_id, workflow=analysis.workflow, force=analysis.force)
+            requeued += 1
+    return requeued

@@ -1,0 +1,124 @@
+"""The controlled vocabulary: normalising what analysers say and resolving it to a Tag.
+
+Known values (by name or synonym, after normalisation) resolve to their canonical tag.
+Anything else becomes a *proposed* tag that staff accept, merge or ignore: an analyser can
+never add to the canonical vocabulary on its own.
+"""
+
+import re
+
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from tagging.models import Facet, Tag, TagSynonym
+
+_SPACES = re.compile(r"\s+")
+_STRIPPED = re.compile(r"[^\w\s&'/+]")
+_KEEP_FINAL_S = ("ss", "us", "is", "ous", "ics", "ies")
+_ES_ENDINGS = ("sses", "shes", "ches", "xes", "zes")
+_NO_SINGULAR = {
+    "jeans",
+    "shorts",
+    "trousers",
+    "leggings",
+    "pants",
+    "glasses",
+    "sunglasses",
+    "headphones",
+    "earphones",
+    "scissors",
+    "tights",
+    "dress",
+    "canvas",
+    "electronics",
+    "cosmetics",
+    "linen",
+}
+
+
+def normalise(text: str) -> str:
+    """Lower-case, hyphens and underscores as spaces, no stray punctuation, single spaces."""
+    text = text.lower().replace("_", " ").replace("-", " ").replace("&", " and ")
+    text = _STRIPPED.sub(" ", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def singular(text: str) -> str:
+    """The singular of the last word, by the common English rules (enough for catalogue words)."""
+    head, _, last = text.rpartition(" ")
+    if last in _NO_SINGULAR or len(last) <= 3:
+        return text
+    if last.endswith("ies"):
+        last = last[:-3] + "y"
+    elif last.endswith(_ES_ENDINGS):
+        last = last[:-2]
+    elif last.endswith("s") and not last.endswith(_KEEP_FINAL_S):
+        last = last[:-1]
+    return f"{head} {last}" if head else last
+
+
+def lookup(*, facet: str, value: str) -> Tag | None:
+    """The tag ``value`` means in ``facet`` (canonical or already proposed), or None."""
+    text = normalise(value)
+    if not text:
+        return None
+    for candidate in dict.fromkeys((text, singular(text))):
+        tag = Tag.objects.filter(facet=facet, slug=slugify(candidate)[:100]).first()
+        if tag is not None:
+            return tag
+        synonym = TagSynonym.objects.select_related("tag").filter(facet=facet, text=candidate).first()
+        if synonym is not None:
+            return synonym.tag
+    return None
+
+
+def resolve(*, facet: str, value: str, analysis=None) -> Tag | None:
+    """The tag for ``value``; unknown values become a proposed tag. None for empty values.
+
+    Categories arrive as "category/subcategory": the most specific known part wins, and an
+    unknown subcategory is proposed under its known parent.
+    """
+    if facet == Facet.CATEGORY and ("/" in value or ">" in value):
+        return _resolve_category_path(value, analysis=analysis)
+    tag = lookup(facet=facet, value=value)
+    if tag is not None:
+        return tag
+    text = normalise(value)
+    if not text:
+        return None
+    return _proposed(facet=facet, name=singular(text), parent=None, analysis=analysis)
+
+
+def _resolve_category_path(value: str, *, analysis) -> Tag | None:
+    parts = [part for part in re.split(r"[/>]", value) if normalise(part)]
+    if not parts:
+        return None
+    known = [lookup(facet=Facet.CATEGORY, value=part) for part in parts]
+    if known[-1] is not None:
+        return known[-1]
+    parent = next((tag for tag in reversed(known) if tag is not None and tag.status == Tag.Status.CANONICAL), None)
+    return _proposed(facet=Facet.CATEGORY, name=singular(normalise(parts[-1])), parent=parent, analysis=analysis)
+
+
+def _proposed(*, facet: str, name: str, parent: Tag | None, analysis) -> Tag:
+    slug = slugify(name)[:100]
+    try:
+        with transaction.atomic():
+            tag, _ = Tag.objects.get_or_create(
+                facet=facet,
+                slug=slug,
+                defaults={
+                    "name": name[:100],
+                    "status": Tag.Status.PROPOSED,
+                    "parent": parent,
+                    "proposed_by_analysis": analysis,
+                },
+            )
+    except IntegrityError:  # another worker proposed the same value a moment ago
+        tag = Tag.objects.get(facet=facet, slug=slug)
+    return tag
+
+
+def add_synonym(*, tag: Tag, text: str) -> TagSynonym:
+    synonym, _ = TagSynonym.objects.get_or_create(facet=tag.facet, text=normalise(text), defaults={"tag": tag})
+    return synonym

@@ -1,0 +1,150 @@
+"""Personalised picks: the fast tag-profile order, the routed re-rank, its cache and its fallbacks."""
+
+import json
+
+import pytest
+from rest_framework.test import APIClient
+
+from recommendations.services import rebuild_similar_products
+from tests.fakes.openai_server import Reply
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def built(small_catalog):
+    rebuild_similar_products()
+    return small_catalog
+
+
+def recommend(**body):
+    payload = {"session_id": "session-1", "viewed": ["p1"], **body}
+    return APIClient().post("/api/recommendations/", payload, format="json")
+
+
+def ranking(*pairs: tuple[str, str]) -> str:
+    return json.dumps({"items": [{"sku": sku, "reason": reason} for sku, reason in pairs]})
+
+
+def test_fast_path_orders_candidates_by_the_session_tag_profile(built):
+    body = recommend().json()
+    # p3 shares red+steel+vintage with the session, p2 red+steel, p5 red, p4 vintage.
+    assert [item["sku"] for item in body["items"]] == ["p3", "p2", "p4", "p5"]
+    assert body["items"][0]["shared_tags"] == ["red", "steel", "vintage"]
+    assert (body["reranked"], body["rerank_status"]) == (False, "not_requested")
+
+
+def test_viewed_and_held_products_are_not_recommended(built):
+    skus = [item["sku"] for item in recommend(viewed=["p1", "p2", "held"]).json()["items"]]
+    assert "p1" not in skus and "p2" not in skus and "held" not in skus
+
+
+def test_unknown_skus_give_an_empty_list_not_an_error(built):
+    response = recommend(viewed=["nope"])
+    assert response.status_code == 200
+    assert response.json()["items"] == []
+
+
+def test_rerank_returns_the_model_order_with_reasons(built, provider_settings, model_server):
+    model_server.answer = ranking(("p5", "Matches the red you keep looking at."), ("p3", "Same vintage steel."))
+    body = recommend(rerank=True, context="gift under $50").json()
+    assert body["reranked"] is True
+    assert body["rerank_status"] == "reranked"
+    assert [item["sku"] for item in body["items"]] == ["p5", "p3", "p2", "p4"]  # unranked ones keep the fast order
+    assert body["items"][0]["reason"] == "Matches the red you keep looking at."
+    assert body["tier"] in {"budget", "efficient", "premium"}
+    sent = model_server.chat_requests[0]
+    assert "gift under $50" in sent["messages"][1]["content"]
+
+
+def test_rerank_is_cached_by_its_inputs(built, provider_settings, model_server):
+    model_server.answer = ranking(("p2", "A pan to go with it."))
+    first = recommend(rerank=True).json()
+    second = recommend(rerank=True).json()
+    assert len(model_server.chat_requests) == 1
+    assert second["rerank_status"] == "cached"
+    assert second["items"] == first["items"]
+
+
+def test_different_context_is_not_served_from_the_cache(built, provider_settings, model_server):
+    model_server.answer = ranking(("p2", "A pan to go with it."))
+    recommend(rerank=True, context="kitchen")
+    recommend(rerank=True, context="garden")
+    assert len(model_server.chat_requests) == 2
+
+
+def test_rerank_falls_back_to_the_fast_order_when_the_model_fails(built, provider_settings, model_server):
+    model_server.script(Reply.server_error(), Reply.server_error(), Reply.server_error())
+    response = recommend(rerank=True)
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["reranked"], body["rerank_status"]) == (False, "fallback")
+    assert "unavailable" in body["fallback_reason"]
+    assert [item["sku"] for item in body["items"]] == ["p3", "p2", "p4", "p5"]
+
+
+def test_rerank_falls_back_when_the_model_answers_nonsense(built, provider_settings, model_server):
+    model_server.answer = "Sure! Here are some great products you will love."
+    body = recommend(rerank=True).json()
+    assert (body["reranked"], body["rerank_status"]) == (False, "fallback")
+    assert "unusable" in body["fallback_reason"]
+
+
+def test_rerank_falls_back_when_the_model_invents_a_product(built, provider_settings, model_server):
+    model_server.answer = ranking(("p2", "ok"), ("SKU-THAT-DOES-NOT-EXIST", "invented"))
+    body = recommend(rerank=True).json()
+    assert body["rerank_status"] == "fallback"
+    assert [item["sku"] for item in body["items"]] == ["p3", "p2", "p4", "p5"]
+
+
+def test_a_failed_rerank_is_not_cached(built, provider_settings, model_server):
+    model_server.script(Reply.server_error())
+    recommend(rerank=True)
+    model_server.answer = ranking(("p2", "A pan to go with it."))
+    assert recommend(rerank=True).json()["rerank_status"] == "reranked"
+
+
+def test_rerank_without_a_configured_key_falls_back(built, settings):
+    settings.OPENAI_API_KEY = ""
+    settings.OPENAI_BASE_URL = "http://127.0.0.1:9/v1"
+    response = recommend(rerank=True)
+    assert response.status_code == 200
+    assert response.json()["rerank_status"] == "fallback"
+
+
+def read_events(response) -> list[tuple[str, dict]]:
+    text = b"".join(response.streaming_content).decode()
+    events = []
+    for block in filter(None, text.split("\n\n")):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+def test_stream_sends_candidates_then_each_reason_then_done(built, provider_settings, model_server):
+    model_server.answer = "p4 | Vintage like the knife you viewed.\np3 | The same steel and red.\n"
+    response = recommend(rerank=True, stream=True)
+    assert response["Content-Type"] == "text/event-stream"
+    events = read_events(response)
+    assert [name for name, _ in events] == ["candidates", "item", "item", "done"]
+    assert [item["sku"] for item in events[0][1]["items"]] == ["p3", "p2", "p4", "p5"]
+    assert events[1][1] == {"rank": 1, "sku": "p4", "reason": "Vintage like the knife you viewed."}
+    assert events[-1][1]["reranked"] is True
+
+
+def test_stream_reports_fallback_when_the_model_fails(built, provider_settings, model_server):
+    model_server.script(Reply.server_error())
+    events = read_events(recommend(rerank=True, stream=True))
+    assert [name for name, _ in events] == ["candidates", "done"]
+    assert events[-1][1]["reranked"] is False
+    assert events[-1][1]["fallback_reason"]
+
+
+def test_stream_skips_lines_naming_unknown_products(built, provider_settings, model_server):
+    model_server.answer = "Here you go:\nXYZ | invented\np2 | A pan for the same kitchen.\n"
+    events = read_events(recommend(rerank=True, stream=True))
+    assert [data["sku"] for name, data in events if name == "item"] == ["p2"]
+
+
+def test_invalid_request_is_a_bad_request(built):
+    assert APIClient().post("/api/recommendations/", {"viewed": []}, format="json").status_code == 400

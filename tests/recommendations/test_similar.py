@@ -1,0 +1,104 @@
+"""Similar products: tag-overlap ranking, rare tags weigh more, same category boosted."""
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from catalog.models import Product
+from catalog.services import set_product_status
+from recommendations.models import SimilarProduct
+from recommendations.services import rebuild_similar_products, refresh_similar_products
+from tagging.signals import tags_changed
+from tests.recommendations.catalogs import apply_tags, idf
+
+pytestmark = pytest.mark.django_db
+
+# Hand computation for p1 (Kitchen; red, steel, vintage). Five active products, so N = 5;
+# red is on p1 p2 p3 p5 (df 4; p5's steel waits for review and p6 is held), steel and
+# vintage on three each. Same category (Kitchen) multiplies by 1.5.
+RED, STEEL, VINTAGE = (idf(product_count=5, document_frequency=df) for df in (4, 3, 3))
+EXPECTED_FOR_P1 = [
+    ("p3", RED + STEEL + VINTAGE),  # 3.9933: everything shared, other category
+    ("p2", (RED + STEEL) * 1.5),  # 3.8817: two tags, same category
+    ("p5", RED * 1.5),  # 1.7735: the common tag only, same category
+    ("p4", VINTAGE),  # 1.4055: one rarer tag, other category
+]
+
+
+def similar(sku: str, **params) -> list[tuple[str, float]]:
+    response = APIClient().get(f"/api/products/{sku}/similar/", params)
+    assert response.status_code == 200, response.content
+    return [(item["sku"], item["score"]) for item in response.json()["results"]]
+
+
+def test_ranking_matches_the_hand_computed_order(small_catalog):
+    rebuild_similar_products()
+    ranked = similar("p1")
+    assert [sku for sku, _ in ranked] == [sku for sku, _ in EXPECTED_FOR_P1]
+    assert [score for _, score in ranked] == pytest.approx([score for _, score in EXPECTED_FOR_P1], abs=1e-4)
+
+
+def test_held_products_are_never_listed(small_catalog):
+    rebuild_similar_products()
+    assert "held" not in [sku for sku, _ in similar("p1")]
+    assert not SimilarProduct.objects.filter(product=small_catalog["held"]).exists()
+
+
+def test_a_product_held_after_the_build_disappears_at_once(small_catalog):
+    rebuild_similar_products()
+    set_product_status(product=small_catalog["p3"], status=Product.Status.HELD, reason="check")
+    assert [sku for sku, _ in similar("p1")] == ["p2", "p5", "p4"]
+
+
+def test_similar_of_a_held_product_is_not_found(small_catalog):
+    assert APIClient().get("/api/products/held/similar/").status_code == 404
+
+
+def test_limit_caps_the_list(small_catalog):
+    rebuild_similar_products()
+    assert [sku for sku, _ in similar("p1", limit=2)] == ["p3", "p2"]
+
+
+def test_limit_out_of_range_is_a_bad_request(small_catalog):
+    assert APIClient().get("/api/products/p1/similar/", {"limit": 0}).status_code == 400
+
+
+def test_refresh_of_one_product_gives_the_same_list_as_a_full_rebuild(small_catalog):
+    rebuild_similar_products()
+    built = list(
+        SimilarProduct.objects.order_by("product_id", "rank").values_list("product_id", "neighbour_id", "score")
+    )
+    SimilarProduct.objects.all().delete()
+    refresh_similar_products(product_ids=[product.pk for product in small_catalog.values()])
+    refreshed = list(
+        SimilarProduct.objects.order_by("product_id", "rank").values_list("product_id", "neighbour_id", "score")
+    )
+    assert refreshed == built
+
+
+def test_tag_change_signal_refreshes_the_affected_lists(small_catalog, sync_tasks, django_capture_on_commit_callbacks):
+    rebuild_similar_products()
+    apply_tags(small_catalog["p4"], "red", "steel")
+    with django_capture_on_commit_callbacks(execute=True):
+        tags_changed.send(sender=None, product_ids=[small_catalog["p4"].pk])
+    # p4 now shares all three tags with p1 (and p1's list, which held p4, was refreshed too).
+    assert [sku for sku, _ in similar("p1")][:2] == ["p3", "p4"]
+
+
+def test_rebuild_command_reports_what_it_wrote(small_catalog, capsys):
+    call_command("rebuild_similar_products")
+    assert "Wrote 16 neighbour rows" in capsys.readouterr().out
+
+
+def test_similar_read_costs_two_queries(small_catalog, django_assert_max_num_queries):
+    rebuild_similar_products()
+    with django_assert_max_num_queries(2):
+        APIClient().get("/api/products/p1/similar/")
+
+
+def test_rebuild_drops_the_list_of_a_product_that_lost_its_tags(small_catalog):
+    rebuild_similar_products()
+    small_catalog["p4"].product_tags.all().delete()
+    rebuild_similar_products()
+    assert not SimilarProduct.objects.filter(product=small_catalog["p4"]).exists()
+    assert "p4" not in [sku for sku, _ in similar("p1")]

@@ -1,0 +1,145 @@
+import io
+import os
+import signal
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db.models.signals import post_save
+from django.utils import timezone
+from django_q.models import OrmQ
+
+from catalog.models import ProductImage
+from catalog.services import add_product_image
+from llm.models import LLMCall
+from tagging.management.commands.backfill_tags import iterate_ids
+from tagging.models import ImageAnalysis
+from tests.factories import CategoryFactory, ProductFactory, image_upload
+
+
+def make_images(count: int, *, category=None) -> list[ProductImage]:
+    images = []
+    for index in range(count):
+        product = ProductFactory(category=category)
+        images.append(add_product_image(product=product, upload=image_upload(colour=(20 + index * 9, 90, 140))))
+    return images
+
+
+def backfill(*args) -> str:
+    out = io.StringIO()
+    call_command("backfill_tags", *args, "--no-progress", stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_dry_run_prints_count_and_estimated_cost_without_queueing(provider_settings):
+    make_images(3)
+    output = backfill("--dry-run")
+    assert output.startswith("3 image(s) to analyse")
+    cost = output.split("estimated cost $")[1].split(" ")[0]
+    assert float(cost) > 0
+    assert not ImageAnalysis.objects.exists()
+    assert not OrmQ.objects.exists()
+
+
+@pytest.mark.django_db
+def test_only_missing_and_only_failed_select_different_images():
+    done, failed, _ = make_images(3)
+    ImageAnalysis.objects.create(image=done, status=ImageAnalysis.Status.SUCCEEDED)
+    ImageAnalysis.objects.create(image=failed, status=ImageAnalysis.Status.FAILED, error="boom")
+    assert backfill("--dry-run").startswith("1 image(s)")
+    assert backfill("--dry-run", "--only-failed").startswith("1 image(s)")
+    assert backfill("--dry-run", "--all").startswith("3 image(s)")
+
+
+@pytest.mark.django_db
+def test_category_and_since_filters():
+    shirts = CategoryFactory(name="Shirts", slug="shirts", parent=None)
+    make_images(2, category=shirts)
+    make_images(1)
+    assert backfill("--dry-run", "--category", "shirts").startswith("2 image(s)")
+    ProductImage.objects.filter(product__category=None).update(created_at=timezone.now() - timedelta(days=30))
+    since = (timezone.now() - timedelta(days=1)).date().isoformat()
+    assert backfill("--dry-run", "--since", since).startswith("2 image(s)")
+
+
+@pytest.mark.django_db
+def test_enqueue_mode_queues_each_missing_image_once(django_capture_on_commit_callbacks):
+    make_images(3)
+    with django_capture_on_commit_callbacks(execute=True):
+        backfill()
+    assert OrmQ.objects.count() == 3
+    assert ImageAnalysis.objects.filter(status=ImageAnalysis.Status.QUEUED).count() == 3
+    with django_capture_on_commit_callbacks(execute=True):
+        output = backfill()
+    assert "queued 0 image(s)" in output
+    assert OrmQ.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_limit_bounds_the_run(django_capture_on_commit_callbacks):
+    make_images(4)
+    with django_capture_on_commit_callbacks(execute=True):
+        backfill("--limit", "2")
+    assert OrmQ.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_ids_are_read_in_chunks(django_assert_num_queries):
+    images = make_images(5)
+    with django_assert_num_queries(2):
+        ids = list(iterate_ids(ProductImage.objects.all(), chunk_size=2, limit=4))
+    assert ids == [image.pk for image in images][:4]
+
+
+FINISHED = (ImageAnalysis.Status.SUCCEEDED, ImageAnalysis.Status.FAILED)
+
+# In-process runs use one worker thread here: the in-memory SQLite test database locks whole
+# tables across connections, which a file database in WAL mode (or PostgreSQL) does not.
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_process_backfill_analyses_every_image_through_the_provider(provider_settings, model_server):
+    images = make_images(4)
+    output = backfill("--concurrency", "1")
+    assert "analysed 4 image(s)" in output
+    assert len(model_server.chat_requests) == 4
+    for image in images:
+        assert image.analyses.filter(status__in=FINISHED).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_interrupted_backfill_resumes_without_analysing_any_image_twice(provider_settings, model_server):
+    images = make_images(6)
+    interrupted = []
+
+    def ctrl_c_after_second_call(sender, instance, created, **kwargs):
+        if created and not interrupted and LLMCall.objects.count() >= 2:
+            interrupted.append(True)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    post_save.connect(ctrl_c_after_second_call, sender=LLMCall, dispatch_uid="test-ctrl-c")
+    try:
+        with pytest.raises(SystemExit):
+            backfill("--concurrency", "1")
+    finally:
+        post_save.disconnect(dispatch_uid="test-ctrl-c", sender=LLMCall)
+    finished_first = ImageAnalysis.objects.filter(status__in=FINISHED).count()
+    assert 2 <= finished_first < 6
+
+    output = backfill("--concurrency", "1")
+    assert f"analysed {6 - finished_first} image(s)" in output
+    assert len(model_server.chat_requests) == 6
+    for image in images:
+        assert image.analyses.filter(status__in=FINISHED).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_forced_all_run_resumes_from_its_fresh_since_moment():
+    first, second = make_images(2)
+    started = timezone.now() - timedelta(minutes=5)
+    old = ImageAnalysis.objects.create(image=first, status=ImageAnalysis.Status.SUCCEEDED)
+    ImageAnalysis.objects.filter(pk=old.pk).update(created_at=started - timedelta(days=1))
+    ImageAnalysis.objects.create(image=second, status=ImageAnalysis.Status.SUCCEEDED)
+    output = backfill("--dry-run", "--all", "--fresh-since", started.isoformat())
+    assert output.startswith("1 image(s) to analyse (all")
