@@ -1,9 +1,13 @@
-"""Image preparation speed: draft-mode decode + reduce against the naive full decode.
+"""Image preparation speed: draft-mode decode against the naive full decode.
 
     .venv/bin/python bench/image_prep.py [--runs 31]
 
-Both paths prepare the same 12 MP (4000×3000) JPEGs in the same run; the figures are
-median and p95 milliseconds per image, and the payload each path would send.
+Every path prepares the same 12 MP (4000×3000) JPEGs in the same run; the figures are
+median and p95 milliseconds per image, and the payload each path would send. Paths:
+``default`` = prepare_image with the shipped bounds (long side 384–768: 1/8-scale decode sent
+as is), ``768 only`` = the same function forced to exactly 768 px (min = max = 768: 1/4-scale
+decode, then reduce + resize; the previous default), ``naive`` = open → exif_transpose →
+thumbnail(768) (full decode), the baseline.
 """
 
 import argparse
@@ -46,8 +50,12 @@ def timed(function, content: bytes, runs: int) -> tuple[list[float], int]:
         started = time.perf_counter()
         result = function(content)
         samples.append((time.perf_counter() - started) * 1000)
-        size = len(result.jpeg if hasattr(result, "jpeg") else result)
+        size = len(_payload(result))
     return samples, size
+
+
+def _payload(result) -> bytes:
+    return result.jpeg if hasattr(result, "jpeg") else result
 
 
 def p95(samples: list[float]) -> float:
@@ -62,21 +70,26 @@ def main() -> None:
         "studio shot, sensor noise σ=2": studio_photo(noise=2),
         "textured shot, sensor noise σ=6": studio_photo(noise=6),
     }
-    print(f"{'image':34} {'path':8} {'median ms':>10} {'p95 ms':>8} {'payload KB':>11}")
+    print(f"{'image':34} {'path':9} {'median ms':>10} {'p95 ms':>8} {'payload KB':>11} {'sent':>9}")
     for label, content in cases.items():
-        fast, fast_size = timed(prepare_image, content, arguments.runs)
-        small, small_size = timed(lambda data: prepare_image(data, max_side=384), content, arguments.runs)
-        naive, naive_size = timed(naive_prepare, content, arguments.runs)
-        prepared = prepare_image(content)
-        print(f"{label:34} {'draft':8} {statistics.median(fast):10.1f} {p95(fast):8.1f} {fast_size / 1024:11.1f}")
-        print(f"{'':34} {'draft384':8} {statistics.median(small):10.1f} {p95(small):8.1f} {small_size / 1024:11.1f}")
-        print(f"{'':34} {'naive':8} {statistics.median(naive):10.1f} {p95(naive):8.1f} {naive_size / 1024:11.1f}")
-        ratio = statistics.median(naive) / statistics.median(fast)
-        ratio_small = statistics.median(naive) / statistics.median(small)
-        print(
-            f"{'':34} source {len(content) / 1e6:.1f} MB, sent {prepared.width}×{prepared.height}, "
-            f"speed-up ×{ratio:.1f} at 768 px, ×{ratio_small:.1f} at 384 px (medians)"
+        paths = {
+            "default": prepare_image,
+            "768 only": lambda data: prepare_image(data, max_side=768, min_side=768),
+            "naive": naive_prepare,
+        }
+        results = {name: timed(function, content, arguments.runs) for name, function in paths.items()}
+        sizes = {name: Image.open(io.BytesIO(_payload(function(content)))).size for name, function in paths.items()}
+        naive_median = statistics.median(results["naive"][0])
+        for index, (name, (samples, size)) in enumerate(results.items()):
+            sent = "×".join(map(str, sizes[name]))
+            print(
+                f"{label if index == 0 else '':34} {name:9} {statistics.median(samples):10.1f} "
+                f"{p95(samples):8.1f} {size / 1024:11.1f} {sent:>9}"
+            )
+        ratios = ", ".join(
+            f"×{naive_median / statistics.median(results[name][0]):.1f} {name}" for name in ("default", "768 only")
         )
+        print(f"{'':34} source {len(content) / 1e6:.1f} MB; speed-up against naive (medians): {ratios}")
 
 
 if __name__ == "__main__":

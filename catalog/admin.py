@@ -169,13 +169,26 @@ class PendingReviewFilter(admin.SimpleListFilter):
         return queryset
 
 
-# Analyses always go down this route (tagging.services); staff pick the workflow, and the
-# route's models, fallbacks and canary are edited under "Model gateway".
+# Analyses go down this route unless staff pick another on the confirmation page; routes'
+# models, fallbacks and canary are edited under "Model gateway".
 RETAG_ROUTE = "vision-tagging"
 
 
 class RetagForm(forms.Form):
     workflow = forms.ChoiceField(choices=ImageAnalysis.Workflow.choices, initial=ImageAnalysis.Workflow.FULL)
+    route = forms.ChoiceField(
+        required=False,
+        initial=RETAG_ROUTE,
+        label="Route (models tried in order)",
+        help_text="To pin one model, give it a route of its own under Model gateway.",
+    )
+
+    def __init__(self, *args, routes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["route"].choices = [(option.name, option.label) for option in routes]
+
+    def clean_route(self) -> str:
+        return self.cleaned_data["route"] or RETAG_ROUTE
 
 
 @admin.register(Product)
@@ -292,21 +305,26 @@ class ProductAdmin(admin.ModelAdmin):
     # --- actions ----------------------------------------------------------------------
     @admin.action(description="Re-tag with AI…", permissions=["change"])
     def retag_with_ai(self, request, queryset):
+        from tagging import selectors as tagging_selectors
         from tagging import services as tagging_services
 
         image_ids = list(ProductImage.objects.filter(product__in=queryset).values_list("id", flat=True))
-        form = RetagForm(request.POST if "confirm" in request.POST else None)
-        if "confirm" in request.POST and form.is_valid():
+        submitted = "confirm" in request.POST or "estimate" in request.POST
+        form = RetagForm(request.POST if submitted else None, routes=tagging_selectors.analysis_routes())
+        route = form.cleaned_data["route"] if submitted and form.is_valid() else RETAG_ROUTE
+        # Confirming only queues what the page showed a cost for; a route changed without
+        # "Update estimate" shows the new estimate first.
+        estimated_for = request.POST.get("estimated_route") or route
+        if "confirm" in request.POST and form.is_valid() and estimated_for == route:
             queued = tagging_services.enqueue_retag(
-                image_ids=image_ids, workflow=form.cleaned_data["workflow"], requested_by=request.user
+                image_ids=image_ids, workflow=form.cleaned_data["workflow"], requested_by=request.user, route=route
             )
             self.message_user(
                 request,
-                f"Queued {queued} image(s) for re-tagging ({form.cleaned_data['workflow']} workflow).",
+                f"Queued {queued} image(s) for re-tagging ({form.cleaned_data['workflow']} workflow, route {route}).",
                 messages.SUCCESS,
             )
             return None
-        route = RETAG_ROUTE
         estimate = tagging_services.estimate_analysis_cost(image_count=len(image_ids), route=route)
         context = {
             **self.admin_site.each_context(request),
@@ -318,6 +336,7 @@ class ProductAdmin(admin.ModelAdmin):
             "estimated_cost": estimate,
             "primary_model": _primary_model(route),
             "route": route,
+            "route_changed": "confirm" in request.POST and estimated_for != route,
             "uses_provider": _route_is_configured(route),
             "form": form,
             "action_checkbox_name": ACTION_CHECKBOX_NAME,

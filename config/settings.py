@@ -220,8 +220,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 24,
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "catalog.api.throttling.AnonReadThrottle",
+        "catalog.api.throttling.UserReadThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("SHELFSIGHT_THROTTLE_ANON", "6000/min"),
@@ -256,9 +256,11 @@ SHELFSIGHT_WEBHOOK_SECRET = os.environ.get("SHELFSIGHT_WEBHOOK_SECRET", "")
 SHELFSIGHT_QUALITY_FLAG_BELOW = env_float("SHELFSIGHT_QUALITY_FLAG_BELOW", 4.0)
 # A prohibited-content signal at or above this confidence (0–1) holds the product until cleared.
 SHELFSIGHT_PROHIBITED_FLAG_AT = env_float("SHELFSIGHT_PROHIBITED_FLAG_AT", 0.7)
-# Long side of the image sent to vision models: 768 is one 258-token tile; 384 costs the same
-# tokens and prepares faster (BENCHMARKS.md); never above 1024.
+# Long side of the image sent to vision models, between a minimum and a maximum (never above
+# 1024). Anything from 384 to 768 px is one 258-token tile; a JPEG is decoded at the smallest
+# libjpeg scale that reaches the minimum and sent as is when within the maximum (BENCHMARKS.md).
 SHELFSIGHT_MODEL_IMAGE_SIDE = env_int("SHELFSIGHT_MODEL_IMAGE_SIDE", 768)
+SHELFSIGHT_MODEL_IMAGE_MIN_SIDE = env_int("SHELFSIGHT_MODEL_IMAGE_MIN_SIDE", 384)
 SHELFSIGHT_ADMIN_PASSWORD = os.environ.get("SHELFSIGHT_ADMIN_PASSWORD", "")
 
 LOGGING = {

@@ -26,3 +26,19 @@ class SimilarProduct(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id} → {self.neighbour_id} #{self.rank} ({self.score:.3f})"
+
+
+class TagWeight(models.Model):
+    """How many active products carry a tag, and the idf weight that follows (see similarity.py).
+
+    Written by the bulk rebuild (and ``refresh_tag_weights``), so a session's tag profile is
+    weighed with one indexed read instead of counting the tag table per request.
+    """
+
+    tag = models.OneToOneField("tagging.Tag", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    document_frequency = models.PositiveIntegerField()
+    weight = models.FloatField()
+    computed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.tag_id}: df {self.document_frequency}, idf {self.weight:.3f}"

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.db.models import Count
 
 from catalog.models import Product
-from recommendations.models import SimilarProduct
+from recommendations.models import SimilarProduct, TagWeight
 from recommendations.similarity import SCORE_DECIMALS, idf
 from tagging.models import ProductTag
 
@@ -77,6 +77,17 @@ def tag_document_frequencies(*, tag_ids: Iterable[int]) -> tuple[int, dict[int, 
     return product_count, found
 
 
+def tag_weights(*, tag_ids: list[int]) -> dict[int, float]:
+    """idf weights as stored by the last rebuild; tags newer than it are counted live (and cached)."""
+    weights = dict(TagWeight.objects.filter(tag_id__in=tag_ids).values_list("tag_id", "weight"))
+    missing = [tag_id for tag_id in tag_ids if tag_id not in weights]
+    if missing:
+        product_count, frequencies = tag_document_frequencies(tag_ids=missing)
+        for tag_id in missing:
+            weights[tag_id] = float(idf(product_count=product_count, document_frequency=frequencies[tag_id]))
+    return weights
+
+
 def session_candidates(*, viewed_skus: list[str], limit: int) -> SessionCandidates:
     """Products for a session, scored against the tag profile of what it viewed.
 
@@ -93,11 +104,8 @@ def session_candidates(*, viewed_skus: list[str], limit: int) -> SessionCandidat
     )
     if not session_tags:
         return SessionCandidates(viewed, [])
-    product_count, frequencies = tag_document_frequencies(tag_ids=session_tags)
-    profile = {
-        tag_id: seen * float(idf(product_count=product_count, document_frequency=frequencies[tag_id]))
-        for tag_id, seen in session_tags.items()
-    }
+    weights = tag_weights(tag_ids=list(session_tags))
+    profile = {tag_id: seen * weights[tag_id] for tag_id, seen in session_tags.items()}
     neighbour_ids = set(
         SimilarProduct.objects.filter(product_id__in=viewed_ids).values_list("neighbour_id", flat=True)
     ) - set(viewed_ids)

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from recommendations import similarity
-from recommendations.models import SimilarProduct
+from recommendations.models import SimilarProduct, TagWeight
 
 INSERT_BATCH = 5000
 
@@ -55,6 +55,7 @@ def rebuild_similar_products(*, progress: Callable[[int, int], None] | None = No
     Each chunk of lists is swapped in its own short transaction, so readers always see a whole
     list and writers (on SQLite, the only writer at a time) are never locked out for long.
     """
+    refresh_tag_weights()
     written, rebuilt = 0, set()
     for neighbours in similarity.all_neighbours(progress=progress):
         chunk = {item.product_id for item in neighbours}
@@ -67,3 +68,22 @@ def rebuild_similar_products(*, progress: Callable[[int, int], None] | None = No
     for start in range(0, len(stale), INSERT_BATCH):
         SimilarProduct.objects.filter(product_id__in=sorted(stale)[start : start + INSERT_BATCH]).delete()
     return written
+
+
+def refresh_tag_weights() -> int:
+    """Recount every tag's active products and store its idf weight; returns how many tags."""
+    product_count, frequencies = similarity.document_frequencies()
+    now = timezone.now()
+    rows = [
+        TagWeight(
+            tag_id=tag_id,
+            document_frequency=frequency,
+            weight=float(similarity.idf(product_count=product_count, document_frequency=frequency)),
+            computed_at=now,
+        )
+        for tag_id, frequency in frequencies.items()
+    ]
+    with transaction.atomic():
+        TagWeight.objects.all().delete()
+        TagWeight.objects.bulk_create(rows, batch_size=INSERT_BATCH)
+    return len(rows)

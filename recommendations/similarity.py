@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.db import connection
+from django.db.models import Count
 from scipy import sparse
 
 from catalog.models import Product
@@ -75,6 +76,17 @@ def _top_rows(scores: np.ndarray, neighbour_ids: np.ndarray, *, product_ids, lim
             for rank, index in enumerate(order, start=1)
         ]
     return neighbours
+
+
+def document_frequencies() -> tuple[int, dict[int, int]]:
+    """(active product count, {tag id: active products carrying it as an applied tag})."""
+    rows = (
+        ProductTag.objects.filter(status=ProductTag.Status.APPLIED, product__status=Product.Status.ACTIVE)
+        .values_list("tag_id")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return Product.objects.public().count(), dict(rows)
 
 
 def neighbours_of(*, product_id: int, limit: int = NEIGHBOURS_KEPT) -> list[Neighbour]:

@@ -1,11 +1,13 @@
 """Reads of tagging state for the admin, the API and reports. No writes."""
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
 from catalog.models import Product
 from tagging.models import ImageAnalysis, ProductTag
+from tagging.services import ROUTE
 
 
 def applied_tags_by_facet(*, product: Product) -> dict[str, list[ProductTag]]:
@@ -48,3 +50,37 @@ def product_quality(*, product: Product) -> float | None:
 def tag_history(*, product_tag: ProductTag) -> QuerySet:
     """Every change of one product tag, newest first, with who or what made it."""
     return product_tag.events.select_related("actor", "analysis").order_by("-created_at", "-id")
+
+
+@dataclass(frozen=True)
+class RouteOption:
+    """A gateway route an image analysis can go down, with the vision models it tries in order."""
+
+    name: str
+    models: tuple[str, ...]
+    configured: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} — {' → '.join(self.models)}" if self.models else self.name
+
+
+def analysis_routes() -> list[RouteOption]:
+    """The default tagging route first, then every other enabled route with a vision model.
+
+    Staff pin a model by giving it a route of its own under "Model gateway"; the route, not a
+    model name, is what an analysis asks for, so fallbacks, budgets and the call log still apply.
+    """
+    from llm import config, gateway, routing
+    from llm.models import Route
+
+    others = Route.objects.filter(enabled=True).exclude(name=ROUTE).order_by("name").values_list("name", flat=True)
+    options = []
+    for name in [ROUTE, *others]:
+        route_config = config.route_config(name)
+        steps = routing.plan(route_config, routing_key="", tier=None, needs_vision=True) if route_config.enabled else []
+        if not steps and name != ROUTE:
+            continue
+        models = tuple(dict.fromkeys(step.deployment.model for step in steps))
+        options.append(RouteOption(name=name, models=models, configured=gateway.is_configured(route=name)))
+    return options

@@ -25,7 +25,7 @@ from tagging.analysis.local import ANALYSER_NAME as LOCAL_ANALYSER
 from tagging.analysis.local import MODEL_NAME as LOCAL_MODEL
 from tagging.analysis.local import analyse_locally
 from tagging.analysis.parsing import Finding, Findings, MalformedModelOutput, parse_answer
-from tagging.analysis.prepare import prepare_image
+from tagging.analysis.prepare import MIN_MODEL_IMAGE_SIDE, MODEL_IMAGE_SIDE, prepare_image
 from tagging.analysis.prompts import PROMPT_VERSION, messages_for
 from tagging.analysis.quality import QualityReport, measure_quality
 from tagging.analysis.schema import schema_for, schema_name
@@ -72,13 +72,15 @@ class _Outcome:
 
 
 def analyze_image(
-    *, image_id: int, workflow: str = "full", force: bool = False, requested_by=None
+    *, image_id: int, workflow: str = "full", force: bool = False, requested_by=None, route: str = ROUTE
 ) -> ImageAnalysis | None:
     """Analyse one image and apply what was found; returns the analysis (None if the image is gone).
 
     Idempotent: without ``force`` a succeeded analysis of this image and workflow is returned
     as it is. An image whose bytes were analysed before reuses that analysis at no cost.
     Model and gateway problems end as a failed analysis with ``error`` and ``error_class``.
+    ``route`` is the gateway route the model call goes down (staff may pick another when
+    re-tagging); it is recorded on the analysis.
     """
     if workflow not in ImageAnalysis.Workflow.values:
         raise ValueError(f"Unknown workflow {workflow!r}.")
@@ -90,7 +92,7 @@ def analyze_image(
         if finished is not None:
             _drop_unneeded_queued(image=image, workflow=workflow)
             return finished
-    analysis, claimed = _claim(image=image, workflow=workflow, force=force, requested_by=requested_by)
+    analysis, claimed = _claim(image=image, workflow=workflow, force=force, requested_by=requested_by, route=route)
     if not claimed:
         return analysis
     try:
@@ -106,9 +108,10 @@ def analyze_image(
 
 
 def queue_analysis(
-    *, image_id: int, workflow: str = "full", force: bool = False, requested_by=None
+    *, image_id: int, workflow: str = "full", force: bool = False, requested_by=None, route: str = ROUTE
 ) -> ImageAnalysis | None:
-    """Record that an analysis was asked for, so a lost task is found by the sweep.
+    """Record that an analysis was asked for (and down which route), so a lost task is found
+    by the sweep and re-run the same way.
 
     Returns the queued row, or None when nothing needs queueing (already done, or pending).
     """
@@ -127,7 +130,12 @@ def queue_analysis(
     if not ProductImage.objects.filter(pk=image_id).exists():
         return None
     return ImageAnalysis.objects.create(
-        image_id=image_id, workflow=workflow, force=force, requested_by=requested_by, status=ImageAnalysis.Status.QUEUED
+        image_id=image_id,
+        workflow=workflow,
+        force=force,
+        requested_by=requested_by,
+        route=route,
+        status=ImageAnalysis.Status.QUEUED,
     )
 
 
@@ -145,7 +153,7 @@ def _drop_unneeded_queued(*, image: ProductImage, workflow: str) -> None:
     ).delete()
 
 
-def _claim(*, image: ProductImage, workflow: str, force: bool, requested_by) -> tuple[ImageAnalysis, bool]:
+def _claim(*, image: ProductImage, workflow: str, force: bool, requested_by, route: str) -> tuple[ImageAnalysis, bool]:
     """Take the queued row for this image and workflow, or start a new one; (analysis, claimed).
 
     A row already running elsewhere is returned unclaimed: the same image is never sent to
@@ -163,6 +171,8 @@ def _claim(*, image: ProductImage, workflow: str, force: bool, requested_by) -> 
             started_at=now,
             attempts=queued.attempts + 1,
             force=queued.force or force,
+            # The route staff chose when queueing wins over a default one passed by a plain run.
+            route=queued.route if queued.route and route == ROUTE else route,
         )
         if taken:
             queued.refresh_from_db()
@@ -178,6 +188,7 @@ def _claim(*, image: ProductImage, workflow: str, force: bool, requested_by) -> 
         attempts=1,
         started_at=now,
         requested_by=requested_by,
+        route=route,
     )
     return analysis, True
 
@@ -186,7 +197,7 @@ def _reused(*, analysis: ImageAnalysis, image: ProductImage, workflow: str) -> _
     """The outcome of an earlier analysis of the same bytes, at zero cost; None if there is none."""
     if workflow == ImageAnalysis.Workflow.QUALITY:
         return None
-    analyser = PROVIDER_ANALYSER if gateway.is_configured(route=ROUTE) else LOCAL_ANALYSER
+    analyser = PROVIDER_ANALYSER if gateway.is_configured(route=analysis.route or ROUTE) else LOCAL_ANALYSER
     source = (
         ImageAnalysis.objects.filter(
             image__sha256=image.sha256,
@@ -221,7 +232,7 @@ def _reused(*, analysis: ImageAnalysis, image: ProductImage, workflow: str) -> _
         fields={
             "reused_from": source,
             "analyser": source.analyser,
-            "route": source.route,
+            "route": analysis.route or source.route,
             "provider": source.provider,
             "model": source.model,
             "arm": source.arm,
@@ -238,11 +249,15 @@ def _reused(*, analysis: ImageAnalysis, image: ProductImage, workflow: str) -> _
 def _analyse(*, analysis: ImageAnalysis, image: ProductImage, workflow: str) -> _Outcome:
     with image.image.open("rb") as handle:
         content = handle.read()
-    prepared = prepare_image(content, max_side=getattr(settings, "SHELFSIGHT_MODEL_IMAGE_SIDE", 768))
+    prepared = prepare_image(
+        content,
+        max_side=getattr(settings, "SHELFSIGHT_MODEL_IMAGE_SIDE", MODEL_IMAGE_SIDE),
+        min_side=getattr(settings, "SHELFSIGHT_MODEL_IMAGE_MIN_SIDE", MIN_MODEL_IMAGE_SIDE),
+    )
     quality = measure_quality(prepared.pixels, original_size=(image.width, image.height))
     if workflow == ImageAnalysis.Workflow.QUALITY:
         return _Outcome(findings=Findings(), quality=quality, fields={"analyser": LOCAL_ANALYSER, "model": LOCAL_MODEL})
-    if not gateway.is_configured(route=ROUTE):
+    if not gateway.is_configured(route=analysis.route or ROUTE):
         findings = analyse_locally(prepared.pixels, workflow=workflow)
         return _Outcome(findings=findings, quality=quality, fields={"analyser": LOCAL_ANALYSER, "model": LOCAL_MODEL})
     return _ask_model(analysis=analysis, image=image, workflow=workflow, jpeg=prepared.jpeg, quality=quality)
@@ -252,8 +267,9 @@ def _ask_model(
     *, analysis: ImageAnalysis, image: ProductImage, workflow: str, jpeg: bytes, quality: QualityReport
 ) -> _Outcome:
     data_url = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
+    route = analysis.route or ROUTE
     request = ChatRequest(
-        route=ROUTE,
+        route=route,
         messages=messages_for(workflow=workflow, image_data_url=data_url),
         response_schema=schema_for(workflow),
         schema_name=schema_name(workflow),
@@ -267,7 +283,7 @@ def _ask_model(
             "prompt_version": PROMPT_VERSION,
         },
     )
-    fields = {"analyser": PROVIDER_ANALYSER, "route": ROUTE, "prompt_version": PROMPT_VERSION}
+    fields = {"analyser": PROVIDER_ANALYSER, "route": route, "prompt_version": PROMPT_VERSION}
     try:
         result = gateway.complete(request)
     except GatewayError as error:
@@ -665,16 +681,20 @@ def merge_tags(*, source: Tag, target: Tag, actor) -> int:
 # --- queueing and upkeep -------------------------------------------------------------------
 
 
-def enqueue_retag(*, image_ids, workflow: str = "full", requested_by=None) -> int:
-    """Queue a forced analysis of each image (after commit); returns how many were queued."""
+def enqueue_retag(*, image_ids, workflow: str = "full", requested_by=None, route: str = ROUTE) -> int:
+    """Queue a forced analysis of each image down ``route`` (after commit); returns how many were queued."""
     from tagging.tasks import dispatch_analysis
 
     queued = 0
     for image_id in dict.fromkeys(image_ids):
-        analysis = queue_analysis(image_id=image_id, workflow=workflow, force=True, requested_by=requested_by)
+        analysis = queue_analysis(
+            image_id=image_id, workflow=workflow, force=True, requested_by=requested_by, route=route
+        )
         if analysis is not None:
             transaction.on_commit(
-                lambda image_id=image_id: dispatch_analysis(image_id=image_id, workflow=workflow, force=True)
+                lambda image_id=image_id: dispatch_analysis(
+                    image_id=image_id, workflow=workflow, force=True, route=route
+                )
             )
             queued += 1
     return queued
@@ -718,6 +738,11 @@ def sweep_stuck_analyses(*, older_than_seconds: int) -> int:
             status=ImageAnalysis.Status.QUEUED, created_at=timezone.now(), started_at=None
         )
         if reset:
-            dispatch_analysis(image_id=analysis.image_id, workflow=analysis.workflow, force=analysis.force)
+            dispatch_analysis(
+                image_id=analysis.image_id,
+                workflow=analysis.workflow,
+                force=analysis.force,
+                route=analysis.route or ROUTE,
+            )
             requeued += 1
     return requeued

@@ -4,6 +4,7 @@ from django_q.tasks import async_task
 
 ANALYSE_TASK = "tagging.tasks.analyze_image_task"
 STUCK_AFTER_SECONDS = 900
+DEFAULT_ROUTE = "vision-tagging"  # tagging.services.ROUTE, not imported so workers load this module cheaply
 
 
 def enqueue_analysis(*, image_id: int, workflow: str = "full", force: bool = False) -> str:
@@ -14,21 +15,24 @@ def enqueue_analysis(*, image_id: int, workflow: str = "full", force: bool = Fal
     return dispatch_analysis(image_id=image_id, workflow=workflow, force=force)
 
 
-def dispatch_analysis(*, image_id: int, workflow: str = "full", force: bool = False) -> str:
+def dispatch_analysis(*, image_id: int, workflow: str = "full", force: bool = False, route: str = DEFAULT_ROUTE) -> str:
     return async_task(
         ANALYSE_TASK,
         image_id,
         workflow=workflow,
         force=force,
+        route=route,
         task_name=f"analyse-image-{image_id}-{workflow}",
         group="image-analysis",
     )
 
 
-def analyze_image_task(image_id: int, workflow: str = "full", force: bool = False) -> int | None:
+def analyze_image_task(
+    image_id: int, workflow: str = "full", force: bool = False, route: str = DEFAULT_ROUTE
+) -> int | None:
     from tagging.services import analyze_image
 
-    analysis = analyze_image(image_id=image_id, workflow=workflow, force=force)
+    analysis = analyze_image(image_id=image_id, workflow=workflow, force=force, route=route)
     return analysis.pk if analysis is not None else None
 
 

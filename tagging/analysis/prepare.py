@@ -1,8 +1,16 @@
 """Turning an uploaded image into what the vision model is sent: upright, small, plain JPEG.
 
-Speed comes from not decoding pixels we would throw away: JPEG draft mode lets libjpeg
-decode at 1/2, 1/4 or 1/8 scale, and ``Image.reduce`` averages whole blocks before the
-final resample. Orientation is applied last, on the small image.
+The payload's long side lies between MIN_MODEL_IMAGE_SIDE and the configured maximum. Both
+ends bill the same: providers that tile charge 258 tokens for an image up to 384 px and 258
+per 768-px tile above it, so anything from 384 to 768 px on the long side is one tile.
+
+Speed comes from not decoding pixels we would throw away. For a JPEG, libjpeg can decode at
+1/2, 1/4 or 1/8 scale (draft mode); we ask for the smallest of those scales whose long side
+still reaches the minimum and send that decode as it is when it also fits the maximum, so a
+12-MP photo is decoded straight to 500×375 with no resample at all. Only the Huffman decode
+of the whole file remains, and no scale can skip it. A decode larger than the maximum (and
+every non-JPEG source) is block-averaged with ``Image.reduce`` and resampled to the maximum.
+Orientation is applied last, on the small image.
 """
 
 import io
@@ -12,10 +20,13 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps
 
-# Gemini bills 258 tokens per 768×768 tile: 768 px on the long side is one tile for every
-# aspect ratio up to 1:1, the most detail one tile buys. Above 1024 px is never sent.
+# Gemini bills 258 tokens per 768×768 tile and 258 for an image within 384×384: 768 px on the
+# long side is the most detail one tile buys, 384 px the least that still costs a whole tile.
+# Above 1024 px is never sent.
 MODEL_IMAGE_SIDE = 768
+MIN_MODEL_IMAGE_SIDE = 384
 MAX_MODEL_IMAGE_SIDE = 1024
+_JPEG_SCALES = (8, 4, 2, 1)
 JPEG_QUALITY = 82
 _WHITE = (255, 255, 255)
 
@@ -36,14 +47,24 @@ class PreparedImage:
         return len(self.jpeg)
 
 
-def prepare_image(content: bytes, *, max_side: int = MODEL_IMAGE_SIDE) -> PreparedImage:
-    """Decode ``content`` (JPEG, PNG or WebP), orient, fit within ``max_side`` and re-encode as JPEG."""
+def prepare_image(
+    content: bytes, *, max_side: int = MODEL_IMAGE_SIDE, min_side: int = MIN_MODEL_IMAGE_SIDE
+) -> PreparedImage:
+    """Decode ``content`` (JPEG, PNG or WebP), orient, and re-encode as JPEG.
+
+    The long side sent is at most ``max_side`` (never above 1024) and, for a JPEG large
+    enough, at least ``min_side``; smaller sources are never upscaled.
+    """
     max_side = min(max_side, MAX_MODEL_IMAGE_SIDE)
+    min_side = min(min_side, max_side)
     with Image.open(io.BytesIO(content)) as source:
         original_width, original_height = source.size
-        target = _fitted_size(source.size, max_side)
         if source.format == "JPEG" and source.mode in ("RGB", "L", "CMYK", "YCbCr"):
-            source.draft("RGB", target)
+            source.draft("RGB", _draft_request(source.size, min_side))
+        if max(source.size) <= max_side:
+            target = source.size
+        else:
+            target = _fitted_size((original_width, original_height), max_side)
         orientation = source.getexif().get(ImageOps.ExifTags.Base.Orientation, 1)
         image = _shrink(_as_rgb(source), target)
     if orientation != 1:
@@ -70,6 +91,17 @@ def naive_prepare(content: bytes, *, max_side: int = MODEL_IMAGE_SIDE) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=JPEG_QUALITY)
     return buffer.getvalue()
+
+
+def _draft_request(size: tuple[int, int], min_side: int) -> tuple[int, int]:
+    """The size to ask draft mode for so that libjpeg picks the smallest DCT scale (1/8 first)
+    whose decode still has a long side of at least ``min_side``."""
+    width, height = size
+    long_side = max(width, height)
+    scale = next(scale for scale in _JPEG_SCALES if scale == 1 or math.ceil(long_side / scale) >= min_side)
+    # Pillow takes the largest scale s with s <= min(width // w, height // h); w = width // scale
+    # gives exactly ``scale`` (width // (width // s) lies in [s, 2s)).
+    return max(1, width // scale), max(1, height // scale)
 
 
 def _fitted_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:

@@ -102,3 +102,11 @@ def test_rebuild_drops_the_list_of_a_product_that_lost_its_tags(small_catalog):
     rebuild_similar_products()
     assert not SimilarProduct.objects.filter(product=small_catalog["p4"]).exists()
     assert "p4" not in [sku for sku, _ in similar("p1")]
+
+
+def test_rebuild_stores_each_tags_idf_weight(small_catalog):
+    from recommendations.models import TagWeight
+
+    rebuild_similar_products()
+    red = TagWeight.objects.get(tag__slug="red", tag__facet="colour")
+    assert (red.document_frequency, red.weight) == (4, pytest.approx(RED))

@@ -5,7 +5,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from tagging.analysis.prepare import MAX_MODEL_IMAGE_SIDE, prepare_image
+from tagging.analysis.prepare import MAX_MODEL_IMAGE_SIDE, MIN_MODEL_IMAGE_SIDE, MODEL_IMAGE_SIDE, prepare_image
 
 
 def _encoded(image: Image.Image, format: str, **save) -> bytes:
@@ -14,21 +14,62 @@ def _encoded(image: Image.Image, format: str, **save) -> bytes:
     return buffer.getvalue()
 
 
-def test_large_jpeg_is_shrunk_to_the_model_side_and_stays_small():
+def test_twelve_megapixel_jpeg_is_decoded_at_one_eighth_scale_and_sent_as_is():
     content = _encoded(Image.new("RGB", (4000, 3000), (120, 60, 30)), "JPEG", quality=92)
 
     prepared = prepare_image(content)
 
-    assert (prepared.width, prepared.height) == (768, 576)
+    assert (prepared.width, prepared.height) == (500, 375)
     assert (prepared.original_width, prepared.original_height) == (4000, 3000)
     assert prepared.size_bytes <= 200 * 1024
     assert Image.open(io.BytesIO(prepared.jpeg)).format == "JPEG"
 
 
+def test_jpeg_takes_the_smallest_scale_whose_long_side_reaches_the_minimum():
+    content = _encoded(Image.new("RGB", (3000, 1000), (10, 200, 30)), "JPEG")  # 1/8 would be 375 px
+
+    prepared = prepare_image(content)
+
+    assert (prepared.width, prepared.height) == (750, 250)
+
+
+def test_jpeg_between_the_bounds_is_not_upscaled():
+    content = _encoded(Image.new("RGB", (900, 600), (10, 200, 30)), "JPEG")
+
+    prepared = prepare_image(content)
+
+    assert MIN_MODEL_IMAGE_SIDE <= max(prepared.width, prepared.height) <= MODEL_IMAGE_SIDE
+    assert (prepared.width, prepared.height) == (450, 300)
+
+
+def test_jpeg_smaller_than_the_minimum_is_sent_at_its_own_size():
+    content = _encoded(Image.new("RGB", (300, 200), (10, 200, 30)), "JPEG")
+
+    prepared = prepare_image(content)
+
+    assert (prepared.width, prepared.height) == (300, 200)
+
+
+def test_jpeg_decode_above_the_maximum_is_resized_to_the_maximum():
+    content = _encoded(Image.new("RGB", (4000, 3000), (120, 60, 30)), "JPEG")
+
+    prepared = prepare_image(content, max_side=768, min_side=768)  # 1/4 scale decodes 1000 px
+
+    assert (prepared.width, prepared.height) == (768, 576)
+
+
+def test_png_still_fits_the_maximum():
+    content = _encoded(Image.new("RGB", (2000, 1500), (10, 200, 30)), "PNG")
+
+    prepared = prepare_image(content)
+
+    assert (prepared.width, prepared.height) == (MODEL_IMAGE_SIDE, 576)
+
+
 def test_no_side_above_1024_even_when_asked():
     content = _encoded(Image.new("RGB", (3000, 1000), (10, 200, 30)), "JPEG")
 
-    prepared = prepare_image(content, max_side=4000)
+    prepared = prepare_image(content, max_side=4000, min_side=4000)
 
     assert max(prepared.width, prepared.height) == MAX_MODEL_IMAGE_SIDE
 
@@ -42,10 +83,10 @@ def test_exif_orientation_is_applied_after_the_draft_decode():
 
     prepared = prepare_image(content)
 
-    assert (prepared.width, prepared.height) == (384, 768)
+    assert (prepared.width, prepared.height) == (250, 500)
     assert (prepared.original_width, prepared.original_height) == (2000, 4000)
     pixels = np.asarray(prepared.pixels)
-    assert pixels[:300].mean() > 250 and pixels[470:].mean() < 5  # the white half is now on top
+    assert pixels[:240].mean() > 250 and pixels[260:].mean() < 5  # the white half is now on top
 
 
 def test_transparent_png_is_flattened_on_white():
