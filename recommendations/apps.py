@@ -6,6 +6,7 @@ class RecommendationsConfig(AppConfig):
     verbose_name = "Recommendations"
 
     def ready(self) -> None:
-        from recommendations import signals
+        from recommendations import freshness, signals
 
         signals.connect()
+        freshness.connect()

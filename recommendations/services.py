@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from recommendations import similarity
+from recommendations.freshness import bump_catalog_version
 from recommendations.models import SimilarProduct, TagWeight
 
 INSERT_BATCH = 5000
@@ -46,6 +47,7 @@ def refresh_similar_products(*, product_ids: Iterable[int]) -> int:
         SimilarProduct.objects.bulk_create(
             _rows(item for items in fresh.values() for item in items), batch_size=INSERT_BATCH
         )
+    transaction.on_commit(bump_catalog_version)
     return len(fresh)
 
 
@@ -67,6 +69,7 @@ def rebuild_similar_products(*, progress: Callable[[int, int], None] | None = No
     stale = set(SimilarProduct.objects.values_list("product_id", flat=True).distinct()) - rebuilt
     for start in range(0, len(stale), INSERT_BATCH):
         SimilarProduct.objects.filter(product_id__in=sorted(stale)[start : start + INSERT_BATCH]).delete()
+    bump_catalog_version()
     return written
 
 

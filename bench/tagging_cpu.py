@@ -1,0 +1,98 @@
+"""CPU per image of the tagging path (analyze_image → tags stored), without provider latency.
+
+Uploads N images (SQLite file, like bench/throughput.py), then times
+tagging.services.analyze_image over them in one process against the loopback model server
+answering at once, so what is measured is the project's own work per image: reading the
+image, preparing it, the gateway, parsing, vocabulary, tag writes, the queueing that
+follows. Prints ms of CPU and of wall time per image, SQL queries per image and the
+django-q2 tasks queued per image; ``--profile`` adds the top cProfile entries.
+
+    python bench/tagging_cpu.py --images 300 [--profile]
+"""
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from throughput import (  # noqa: E402 - the path is set just above
+    configure_environment,
+    distinct_jpegs,
+    free_port,
+    make_products,
+    start_model_server,
+    stop,
+    upload,
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=300)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--top", type=int, default=25)
+    arguments = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="shelfsight-bench-cpu-"))
+    port = free_port()
+    configure_environment("sqlite", workdir, f"http://127.0.0.1:{port}/v1")
+    os.environ["SHELFSIGHT_LLM_TIMEOUT"] = "10"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django_q.models import OrmQ
+
+    from tagging.models import ImageAnalysis
+    from tagging.services import analyze_image
+    from tests.reliability.model_answers import tagging_answer
+
+    call_command("migrate", verbosity=0)
+    call_command("createcachetable", verbosity=0)
+    server = start_model_server(port=port, answer=tagging_answer({}), workdir=workdir, latency_ms=0, jitter_ms=0)
+    try:
+        contents = distinct_jpegs(arguments.images + 5, seed=11)
+        products = make_products(arguments.images + 5, "CPU")
+        images = [upload(product, content) for product, content in zip(products, contents, strict=True)]
+        for image in images[:5]:  # warm imports, connections and the gateway's configuration
+            analyze_image(image_id=image.pk)
+        timed = images[5:]
+        queued_before = OrmQ.objects.count()
+        profiler = cProfile.Profile() if arguments.profile else None
+        cpu, wall = time.process_time(), time.perf_counter()
+        with CaptureQueriesContext(connection) as queries:
+            if profiler:
+                profiler.enable()
+            for image in timed:
+                analysis = analyze_image(image_id=image.pk)
+                assert analysis.status == ImageAnalysis.Status.SUCCEEDED, analysis.error
+            if profiler:
+                profiler.disable()
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        queued = OrmQ.objects.count() - queued_before
+    finally:
+        stop([server])
+    count = len(timed)
+    print(
+        f"images={count} cpu_ms_per_image={cpu * 1000 / count:.1f} wall_ms_per_image={wall * 1000 / count:.1f} "
+        f"queries_per_image={len(queries) / count:.1f} tasks_queued_per_image={queued / count:.2f}"
+    )
+    if profiler:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(arguments.top)
+        print(out.getvalue())
+
+
+if __name__ == "__main__":
+    main()

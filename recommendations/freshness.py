@@ -1,0 +1,41 @@
+"""A catalog version that every cached recommendation answer is keyed on.
+
+Any change that can alter an answer — applied tags (``tags_changed`` or a ProductTag saved
+directly), a product saved or deleted (a hold hides it), neighbour lists rewritten — moves the
+version, so answers cached before it are never served again; they simply expire. Reading the
+version is one cache read, which lets the endpoints answer from cache before any query.
+"""
+
+import uuid
+
+from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
+
+VERSION_KEY = "recommendations:catalog-version"
+
+
+def catalog_version() -> str:
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        version = bump_catalog_version()
+    return version
+
+
+def bump_catalog_version(**kwargs) -> str:
+    """Start a new version; signal receivers call it with the signal's arguments."""
+    version = uuid.uuid4().hex
+    cache.set(VERSION_KEY, version, None)
+    return version
+
+
+def connect() -> None:
+    from catalog.models import Product
+    from tagging.models import ProductTag
+    from tagging.signals import tags_changed
+
+    tags_changed.connect(bump_catalog_version, dispatch_uid="recommendations.freshness.tags_changed")
+    for model in (Product, ProductTag):
+        post_save.connect(bump_catalog_version, sender=model, dispatch_uid=f"recommendations.freshness.save.{model}")
+        post_delete.connect(
+            bump_catalog_version, sender=model, dispatch_uid=f"recommendations.freshness.delete.{model}"
+        )
