@@ -200,18 +200,22 @@ def _load(version: object) -> Snapshot:
     return Snapshot(version=version, routes=routes, deployments=tuple(deployments.values()))
 
 
+def provider_config(row) -> ProviderConfig:
+    """The call settings of one ``llm.models.Provider`` row."""
+    return ProviderConfig(
+        name=row.name,
+        base_url=row.base_url,
+        api_key_env=row.api_key_env,
+        timeout=row.timeout,
+        max_retries=row.max_retries,
+        max_concurrency=row.max_concurrency,
+    )
+
+
 def _deployment(row) -> DeploymentConfig:
-    provider = row.provider
     return DeploymentConfig(
         model=row.name,
-        provider=ProviderConfig(
-            name=provider.name,
-            base_url=provider.base_url,
-            api_key_env=provider.api_key_env,
-            timeout=provider.timeout,
-            max_retries=provider.max_retries,
-            max_concurrency=provider.max_concurrency,
-        ),
+        provider=provider_config(row.provider),
         tier=row.tier,
         price=Price(row.input_price_per_mtok, row.output_price_per_mtok),
         supports_vision=row.supports_vision,

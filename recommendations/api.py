@@ -149,6 +149,16 @@ class RecommendationsView(APIView):
         payload = RecommendationRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
+        key = ""
+        if data["rerank"] or data["stream"]:
+            key = reranking.cache_key(
+                viewed_skus=data["viewed"], context=data["context"], limit=data["limit"], streaming=data["stream"]
+            )
+        if data["rerank"] and not data["stream"]:
+            # Answered before any candidate is computed: a repeat costs two cache reads, no query.
+            answer = reranking.cached_answer(key=key)
+            if answer is not None:
+                return Response({**answer, "session_id": data["session_id"], "rerank_status": "cached"})
         found = selectors.session_candidates(viewed_skus=data["viewed"], limit=data["limit"])
         arguments = {
             "session_id": data["session_id"],
@@ -157,7 +167,7 @@ class RecommendationsView(APIView):
             "context": data["context"],
         }
         if data["stream"]:
-            return self._stream(found, arguments)
+            return self._stream(found, {**arguments, "key": key})
         body = {
             "session_id": data["session_id"],
             "items": _items(found.candidates, {}),
@@ -178,6 +188,7 @@ class RecommendationsView(APIView):
             )
             if body["reranked"]:
                 body["items"] = _items(_ordered(found.candidates, outcome.order), dict(outcome.order))
+                reranking.remember_answer(key=key, answer=body)
         return Response(body)
 
     def _stream(self, found: selectors.SessionCandidates, arguments: dict) -> StreamingHttpResponse:

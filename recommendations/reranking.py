@@ -18,6 +18,7 @@ from llm import gateway
 from llm.complexity import RequestFeatures, choose_tier
 from llm.exceptions import GatewayError
 from llm.types import ChatRequest
+from recommendations.freshness import catalog_version
 from recommendations.selectors import Candidate
 
 logger = logging.getLogger(__name__)
@@ -91,12 +92,25 @@ def _messages(*, viewed_titles: list[str], candidates: list[Candidate], context:
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
-def cache_key(*, viewed_skus: list[str], candidates: list[Candidate], context: str, streaming: bool) -> str:
+def cache_key(*, viewed_skus: list[str], context: str, limit: int, streaming: bool) -> str:
+    """The cache key of a re-rank request, computed from the request alone so a hit costs no query.
+
+    The catalog version stands in for the candidates: any tag, product or neighbour-list change
+    moves it, so an answer is never served for candidates that have changed since.
+    """
     inputs = json.dumps(
-        [PROMPT_VERSION, streaming, viewed_skus, [c.product.sku for c in candidates], context.strip()],
+        [PROMPT_VERSION, catalog_version(), streaming, list(viewed_skus), context.strip(), limit],
         ensure_ascii=False,
     )
     return "recommendations:rerank:" + hashlib.sha256(inputs.encode()).hexdigest()
+
+
+def cached_answer(*, key: str) -> dict | None:
+    return cache.get(key)
+
+
+def remember_answer(*, key: str, answer: dict) -> None:
+    cache.set(key, answer, CACHE_SECONDS)
 
 
 def parse_ranking(text: str, *, allowed_skus: list[str]) -> list[tuple[str, str]]:
@@ -161,12 +175,7 @@ def _request(
 
 
 def rerank(*, session_id: str, viewed: list, candidates: list[Candidate], context: str) -> RerankOutcome:
-    """The model's order of ``candidates`` with reasons, from cache when the inputs were seen before."""
-    viewed_skus = [product.sku for product in viewed]
-    key = cache_key(viewed_skus=viewed_skus, candidates=candidates, context=context, streaming=False)
-    cached = cache.get(key)
-    if cached is not None:
-        return RerankOutcome(order=[tuple(pair) for pair in cached["order"]], status="cached", **cached["meta"])
+    """The model's order of ``candidates`` with reasons (callers cache it: see ``cache_key``)."""
     if not candidates:
         return RerankOutcome(fallback_reason="no candidates to re-rank")
     request = _request(
@@ -185,22 +194,18 @@ def rerank(*, session_id: str, viewed: list, candidates: list[Candidate], contex
     except MalformedRanking as error:
         logger.warning("re-rank fell back: malformed answer: %s", error)
         return RerankOutcome(fallback_reason=f"model answer unusable: {error}", tier=request.tier or "")
-    meta = {"model": result.model, "tier": result.tier or request.tier or ""}
-    cache.set(key, {"order": order, "meta": meta}, CACHE_SECONDS)
-    return RerankOutcome(order=order, status="reranked", **meta)
+    return RerankOutcome(order=order, status="reranked", model=result.model, tier=result.tier or request.tier or "")
 
 
 def stream_rerank(
-    *, session_id: str, viewed: list, candidates: list[Candidate], context: str
+    *, session_id: str, viewed: list, candidates: list[Candidate], context: str, key: str
 ) -> Iterator[tuple[str, dict]]:
     """(event, data) pairs: ``item`` per ranked product as soon as its line is complete, then ``done``.
 
     A model problem before any item yields ``fallback`` with the fast order's items; one after
     some items ends the stream with ``done`` saying the order is partial.
     """
-    viewed_skus = [product.sku for product in viewed]
-    key = cache_key(viewed_skus=viewed_skus, candidates=candidates, context=context, streaming=True)
-    cached = cache.get(key)
+    cached = cached_answer(key=key)
     if cached is not None:
         for rank, (sku, reason) in enumerate(cached["order"], start=1):
             yield "item", {"rank": rank, "sku": sku, "reason": reason}
@@ -242,7 +247,7 @@ def stream_rerank(
     # A stream does not report which deployment answered; the call log (LLMCall) has it.
     meta = {"tier": request.tier or ""}
     if not reason:
-        cache.set(key, {"order": order, "meta": meta}, CACHE_SECONDS)
+        remember_answer(key=key, answer={"order": order, "meta": meta})
     yield (
         "done",
         {"reranked": True, "status": "reranked" if not reason else "partial", "fallback_reason": reason, **meta},

@@ -43,6 +43,23 @@ def response_format_for(*, schema: dict[str, Any] | None, name: str, supports_js
     return {"type": "json_object"}
 
 
+def _completion_arguments(
+    model: str,
+    messages: list[dict[str, Any]],
+    response_format: dict | None,
+    max_output_tokens: int | None,
+    temperature: float | None,
+) -> dict[str, Any]:
+    arguments: dict[str, Any] = {"model": model, "messages": messages}
+    if response_format is not None:
+        arguments["response_format"] = response_format
+    if max_output_tokens is not None:
+        arguments["max_tokens"] = max_output_tokens
+    if temperature is not None:
+        arguments["temperature"] = temperature
+    return arguments
+
+
 def chat(
     *,
     base_url: str,
@@ -60,13 +77,7 @@ def chat(
     Raises ProviderCallFailed with the error classified; never lets the API key into a message.
     """
     client = client_for(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries)
-    arguments: dict[str, Any] = {"model": model, "messages": messages}
-    if response_format is not None:
-        arguments["response_format"] = response_format
-    if max_output_tokens is not None:
-        arguments["max_tokens"] = max_output_tokens
-    if temperature is not None:
-        arguments["temperature"] = temperature
+    arguments = _completion_arguments(model, messages, response_format, max_output_tokens, temperature)
     started = time.perf_counter()
     try:
         completion = client.chat.completions.create(**arguments)
@@ -115,18 +126,8 @@ def chat_stream(
     Errors while iterating raise ProviderCallFailed too.
     """
     client = client_for(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries)
-    arguments: dict[str, Any] = {
-        "model": model,
-        "messages": messages,
-        "stream": True,
-        "stream_options": {"include_usage": True},
-    }
-    if response_format is not None:
-        arguments["response_format"] = response_format
-    if max_output_tokens is not None:
-        arguments["max_tokens"] = max_output_tokens
-    if temperature is not None:
-        arguments["temperature"] = temperature
+    arguments = _completion_arguments(model, messages, response_format, max_output_tokens, temperature)
+    arguments.update(stream=True, stream_options={"include_usage": True})
     started = time.perf_counter()
     try:
         stream = client.chat.completions.create(**arguments)

@@ -6,6 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from recommendations.services import rebuild_similar_products
+from tagging.events import announce_tags_changed
 from tests.fakes.openai_server import Reply
 
 pytestmark = pytest.mark.django_db
@@ -64,6 +65,35 @@ def test_rerank_is_cached_by_its_inputs(built, provider_settings, model_server):
     assert len(model_server.chat_requests) == 1
     assert second["rerank_status"] == "cached"
     assert second["items"] == first["items"]
+
+
+def test_repeated_rerank_is_answered_without_a_model_call_or_a_query(
+    built, provider_settings, model_server, django_assert_max_num_queries
+):
+    model_server.answer = ranking(("p2", "A pan to go with it."))
+    first = recommend(rerank=True).json()
+    with django_assert_max_num_queries(0):
+        second = recommend(rerank=True, session_id="session-2").json()
+    assert len(model_server.chat_requests) == 1
+    assert (second["rerank_status"], second["session_id"]) == ("cached", "session-2")
+    assert second["items"] == first["items"]
+
+
+def test_a_tags_change_invalidates_the_cached_rerank(
+    built, provider_settings, model_server, django_capture_on_commit_callbacks
+):
+    model_server.answer = ranking(("p2", "A pan to go with it."))
+    recommend(rerank=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        announce_tags_changed(product_ids=[built["p2"].pk])
+    assert recommend(rerank=True).json()["rerank_status"] == "reranked"
+    assert len(model_server.chat_requests) == 2
+
+
+def test_a_different_limit_is_not_served_from_the_cache(built, provider_settings, model_server):
+    model_server.answer = ranking(("p2", "A pan to go with it."))
+    recommend(rerank=True)
+    assert recommend(rerank=True, limit=2).json()["rerank_status"] == "reranked"
 
 
 def test_different_context_is_not_served_from_the_cache(built, provider_settings, model_server):

@@ -61,12 +61,4 @@ class Command(BaseCommand):
         models = list(
             ModelDeployment.objects.filter(provider=row, enabled=True).order_by("name").values_list("name", flat=True)
         )
-        provider_config = config.ProviderConfig(
-            name=row.name,
-            base_url=row.base_url,
-            api_key_env=row.api_key_env,
-            timeout=row.timeout,
-            max_retries=row.max_retries,
-            max_concurrency=row.max_concurrency,
-        )
-        return provider_config, models
+        return config.provider_config(row), models
