@@ -40,6 +40,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=300)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--queries", action="store_true", help="print the SQL statements of one image")
     arguments = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="shelfsight-bench-cpu-"))
@@ -63,7 +64,9 @@ def main() -> None:
     try:
         contents = distinct_jpegs(arguments.images + 5, seed=11)
         products = make_products(arguments.images + 5, "CPU")
+        upload_cpu = time.process_time()
         images = [upload(product, content) for product, content in zip(products, contents, strict=True)]
+        upload_cpu = time.process_time() - upload_cpu
         for image in images[:5]:  # warm imports, connections and the gateway's configuration
             analyze_image(image_id=image.pk)
         timed = images[5:]
@@ -73,7 +76,7 @@ def main() -> None:
         queries = []
 
         def count_query(execute, sql, params, many, context):
-            queries.append(1)
+            queries.append(sql)
             return execute(sql, params, many, context)
 
         with connection.execute_wrapper(count_query):
@@ -90,9 +93,13 @@ def main() -> None:
         stop([server])
     count = len(timed)
     print(
-        f"images={count} cpu_ms_per_image={cpu * 1000 / count:.1f} wall_ms_per_image={wall * 1000 / count:.1f} "
+        f"images={count} upload_cpu_ms_per_image={upload_cpu * 1000 / len(images):.1f} "
+        f"cpu_ms_per_image={cpu * 1000 / count:.1f} wall_ms_per_image={wall * 1000 / count:.1f} "
         f"queries_per_image={len(queries) / count:.1f} tasks_queued_per_image={queued / count:.2f}"
     )
+    if arguments.queries:
+        per_image = len(queries) // count
+        print("\n".join(sql[:150] for sql in queries[-per_image:]))
     if profiler:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(arguments.top)

@@ -141,8 +141,24 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "shelfsight_cache",
+            # Django's default (300) is smaller than one page of cached storefront answers; a
+            # cull past it drops a third of the entries, recommendation versions included.
+            "OPTIONS": {"MAX_ENTRIES": env_int("SHELFSIGHT_DB_CACHE_MAX_ENTRIES", 50_000)},
         }
     }
+# Throttle counters are written on every API request: in Redis they are shared by every
+# process; without Redis they stay in each process's memory (the limit then applies per
+# process, i.e. a client may get up to workers × rate), since one database-cache write per
+# request would cost more than the request itself.
+CACHES["throttle"] = (
+    {**CACHES["default"], "KEY_PREFIX": CACHES["default"].get("KEY_PREFIX", "shelfsight") + "-throttle"}
+    if REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "shelfsight-throttle",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},  # two keys per client; culling would reset their counts
+    }
+)
 
 # --- Background jobs (django-q2) -----------------------------------------------------------
 # retry must exceed timeout and the longest task, or django-q2 runs a task twice.
@@ -154,9 +170,13 @@ Q_CLUSTER = {
     "retry": _TASK_TIMEOUT + 60,
     "max_attempts": 3,
     "ack_failures": True,
-    "save_limit": 1000,
-    "queue_limit": 50,
-    "poll": 0.1,
+    # Each saved success costs its task a read of every kept row (django-q2 prunes that way):
+    # -1 keeps failures only, which is what a bulk backfill wants (outcomes live on ImageAnalysis).
+    "save_limit": env_int("SHELFSIGHT_TASK_SAVE_LIMIT", 1000),
+    "queue_limit": env_int("SHELFSIGHT_TASK_QUEUE_LIMIT", 50),
+    # ORM broker only: how often idle workers look for tasks, and how many one look takes.
+    "poll": env_float("SHELFSIGHT_TASK_POLL", 0.1),
+    "bulk": env_int("SHELFSIGHT_TASK_BULK", 1),
     "label": "Background jobs",
     "catch_up": False,
     "sync": env_bool("SHELFSIGHT_TASKS_SYNC", False),
@@ -267,6 +287,10 @@ SHELFSIGHT_PROHIBITED_FLAG_AT = env_float("SHELFSIGHT_PROHIBITED_FLAG_AT", 0.7)
 SHELFSIGHT_MODEL_IMAGE_SIDE = env_int("SHELFSIGHT_MODEL_IMAGE_SIDE", 768)
 SHELFSIGHT_MODEL_IMAGE_MIN_SIDE = env_int("SHELFSIGHT_MODEL_IMAGE_MIN_SIDE", 384)
 SHELFSIGHT_ADMIN_PASSWORD = os.environ.get("SHELFSIGHT_ADMIN_PASSWORD", "")
+# How often each process checks whether staff changed tags or synonyms (tagging.vocabulary).
+SHELFSIGHT_VOCABULARY_RECHECK_SECONDS = env_float("SHELFSIGHT_VOCABULARY_RECHECK_SECONDS", 1.0)
+# Tag changes within this many seconds share one neighbour-list refresh (recommendations.tasks); 0 = one each.
+SHELFSIGHT_SIMILAR_REFRESH_WINDOW = env_float("SHELFSIGHT_SIMILAR_REFRESH_WINDOW", 1.0)
 
 LOGGING = {
     "version": 1,

@@ -1,12 +1,13 @@
 """DRF endpoints: similar products and personalised picks (optionally re-ranked, optionally streamed)."""
 
+import hashlib
 import json
 from collections.abc import Iterator
 
 from django.http import StreamingHttpResponse
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,10 +15,13 @@ from rest_framework.views import APIView
 from catalog.api.schema import BAD_REQUEST, NOT_FOUND, READ_ERRORS
 from catalog.api.serializers import ProductSummarySerializer
 from catalog.models import Product
-from recommendations import reranking, selectors
+from recommendations import freshness, reranking, selectors
 
 MAX_SIMILAR = 20
 RERANK_CANDIDATES = 10
+# Answers are keyed on the catalog version too (recommendations.freshness), so any tag or
+# product change is seen at once; the timeout only bounds the memory they take.
+SIMILAR_CACHE_SECONDS = 600
 
 
 class SimilarProductSerializer(ProductSummarySerializer):
@@ -44,9 +48,15 @@ class SimilarProductsView(APIView):
         limit = serializers.IntegerField(min_value=1, max_value=MAX_SIMILAR).run_validation(
             request.query_params.get("limit", 10)
         )
-        product = get_object_or_404(Product.objects.public().only("id", "sku"), sku=sku)
-        neighbours = selectors.similar_products(product=product, limit=limit)
-        return Response({"sku": product.sku, "results": [_similar_row(item, score) for item, score in neighbours]})
+        key = f"recommendations:similar:{limit}:" + hashlib.sha256(sku.encode()).hexdigest()
+        version, body = freshness.cached_for_version(key=key)
+        if body is None:
+            neighbours = selectors.similar_products_of_sku(sku=sku, limit=limit)
+            if neighbours is None:
+                raise NotFound()
+            body = {"sku": sku, "results": [_similar_row(item, score) for item, score in neighbours]}
+            freshness.store_for_version(key=key, version=version, value=body, timeout=SIMILAR_CACHE_SECONDS)
+        return Response(body)
 
 
 def _similar_row(product: Product, score: float) -> dict:

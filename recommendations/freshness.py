@@ -39,3 +39,18 @@ def connect() -> None:
         post_delete.connect(
             bump_catalog_version, sender=model, dispatch_uid=f"recommendations.freshness.delete.{model}"
         )
+
+
+def cached_for_version(*, key: str) -> tuple[str, object | None]:
+    """(current version, the value stored under ``key`` if it was stored at that version) in one read."""
+    found = cache.get_many([VERSION_KEY, key])
+    version = found.get(VERSION_KEY) or bump_catalog_version()
+    stored = found.get(key)
+    if stored is not None and stored[0] == version:
+        return version, stored[1]
+    return version, None
+
+
+def store_for_version(*, key: str, version: str, value, timeout: int) -> None:
+    """Store ``value``; read the version before reading the data, so a change during the read is not masked."""
+    cache.set(key, (version, value), timeout)

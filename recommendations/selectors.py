@@ -15,8 +15,25 @@ from tagging.models import ProductTag
 
 def similar_products(*, product: Product, limit: int = 10) -> list[tuple[Product, float]]:
     """The most similar active products to ``product``, best first, in one indexed query."""
+    return _neighbours(SimilarProduct.objects.filter(product=product), limit=limit)
+
+
+def similar_products_of_sku(*, sku: str, limit: int = 10) -> list[tuple[Product, float]] | None:
+    """``similar_products`` of the active product ``sku``, or None when there is none.
+
+    One query when the product has neighbours (the common case); a second only to tell an
+    unknown or hidden SKU from a product without neighbours.
+    """
+    public = SimilarProduct.objects.filter(product__sku=sku, product__status=Product.Status.ACTIVE)
+    found = _neighbours(public, limit=limit)
+    if found or Product.objects.public().filter(sku=sku).exists():
+        return found
+    return None
+
+
+def _neighbours(rows, *, limit: int) -> list[tuple[Product, float]]:
     rows = (
-        SimilarProduct.objects.filter(product=product, neighbour__status=Product.Status.ACTIVE)
+        rows.filter(neighbour__status=Product.Status.ACTIVE)
         .select_related("neighbour__category")
         .only(
             "score",

@@ -47,7 +47,7 @@ def refresh_similar_products(*, product_ids: Iterable[int]) -> int:
         SimilarProduct.objects.bulk_create(
             _rows(item for items in fresh.values() for item in items), batch_size=INSERT_BATCH
         )
-    transaction.on_commit(bump_catalog_version)
+    bump_catalog_version()
     return len(fresh)
 
 

@@ -372,6 +372,8 @@ def _capped(findings: list[Finding]) -> list[Finding]:
 
 
 def _apply_tags(*, analysis: ImageAnalysis, image: ProductImage, findings: Findings) -> bool:
+    """Write the analysis's tags: new rows and their audit events in one INSERT each, updates
+    and supersessions row by row (rare: re-analyses only)."""
     product = image.product
     chosen: dict[int, tuple[Tag, float]] = {}
     for finding in _capped(findings.tags):
@@ -379,30 +381,45 @@ def _apply_tags(*, analysis: ImageAnalysis, image: ProductImage, findings: Findi
         if tag is not None and (tag.pk not in chosen or finding.confidence > chosen[tag.pk][1]):
             chosen[tag.pk] = (tag, finding.confidence)
     existing = {row.tag_id: row for row in ProductTag.objects.filter(product=product, tag_id__in=list(chosen))}
-    changed = False
+    events: list[ProductTagEvent] = []
+    fresh = []
     for tag, confidence in chosen.values():
         status, band = status_for(confidence=confidence, tag=tag)
-        row = existing.get(tag.pk)
-        if row is None:
-            row, created = _create_machine_tag(
-                product=product,
-                tag=tag,
-                confidence=confidence,
-                status=status,
-                band=band,
-                analysis=analysis,
-                image=image,
+        if tag.pk not in existing:
+            fresh.append(
+                ProductTag(
+                    product=product,
+                    tag=tag,
+                    confidence=confidence,
+                    band=band,
+                    source=ProductTag.Source.AI,
+                    status=status,
+                    analysis=analysis,
+                    image=image,
+                    model=analysis.model,
+                )
             )
-            if created:
-                changed |= status == ProductTag.Status.APPLIED
-                continue
-        if row.is_human_decision or row.analysis_id == analysis.pk:
-            continue  # staff decided, or this analysis already wrote it (a re-run)
+    created, raced = _create_machine_tags(fresh)
+    changed = False
+    for row in created:
+        action = (
+            ProductTagEvent.Action.APPLIED
+            if row.status == ProductTag.Status.APPLIED
+            else ProductTagEvent.Action.PROPOSED
+        )
+        events.append(_event_row(row, action, analysis=analysis, before=""))
+        changed |= row.status == ProductTag.Status.APPLIED
+    existing.update(raced)
+    for tag, confidence in chosen.values():
+        row = existing.get(tag.pk)
+        if row is None or row.is_human_decision or row.analysis_id == analysis.pk:
+            continue  # just created, staff decided, or this analysis already wrote it (a re-run)
+        status, band = status_for(confidence=confidence, tag=tag)
         before = row.status
         row.confidence, row.status, row.band = confidence, status, band
         row.analysis, row.image, row.model = analysis, image, analysis.model
         row.save(update_fields=["confidence", "status", "band", "analysis", "image", "model", "updated_at"])
-        _event(row, ProductTagEvent.Action.UPDATED, analysis=analysis, before=before)
+        events.append(_event_row(row, ProductTagEvent.Action.UPDATED, analysis=analysis, before=before))
         changed |= ProductTag.Status.APPLIED in (before, status)
     stale = (
         ProductTag.objects.filter(
@@ -420,36 +437,50 @@ def _apply_tags(*, analysis: ImageAnalysis, image: ProductImage, findings: Findi
         before = row.status
         row.status = ProductTag.Status.SUPERSEDED
         row.save(update_fields=["status", "updated_at"])
-        _event(
-            row, ProductTagEvent.Action.SUPERSEDED, analysis=analysis, before=before, note="Not in the newer analysis."
+        events.append(
+            _event_row(
+                row,
+                ProductTagEvent.Action.SUPERSEDED,
+                analysis=analysis,
+                before=before,
+                note="Not in the newer analysis.",
+            )
         )
         changed |= before == ProductTag.Status.APPLIED
+    ProductTagEvent.objects.bulk_create(events)
     return changed
 
 
-def _create_machine_tag(*, product, tag, confidence, status, band, analysis, image) -> tuple[ProductTag, bool]:
+def _create_machine_tags(rows: list[ProductTag]) -> tuple[list[ProductTag], dict[int, ProductTag]]:
+    """Insert ``rows`` at once; (created rows, {tag_id: row} written a moment ago by another
+    analysis of the same product). Only when that race happens are they inserted one by one."""
+    if not rows:
+        return [], {}
     try:
         with transaction.atomic():
-            row = ProductTag.objects.create(
-                product=product,
-                tag=tag,
-                confidence=confidence,
-                band=band,
-                source=ProductTag.Source.AI,
-                status=status,
-                analysis=analysis,
-                image=image,
-                model=analysis.model,
-            )
-    except IntegrityError:  # written a moment ago by another analysis of the same product
-        return ProductTag.objects.get(product=product, tag=tag), False
-    action = ProductTagEvent.Action.APPLIED if status == ProductTag.Status.APPLIED else ProductTagEvent.Action.PROPOSED
-    _event(row, action, analysis=analysis, before="")
-    return row, True
+            return ProductTag.objects.bulk_create(rows), {}
+    except IntegrityError:
+        pass
+    created, raced = [], {}
+    for row in rows:
+        try:
+            with transaction.atomic():
+                row.pk = None
+                row.save(force_insert=True)
+            created.append(row)
+        except IntegrityError:
+            raced[row.tag_id] = ProductTag.objects.get(product_id=row.product_id, tag_id=row.tag_id)
+    return created, raced
 
 
 def _event(row: ProductTag, action: str, *, analysis=None, actor=None, before: str = "", note: str = "") -> None:
-    ProductTagEvent.objects.create(
+    _event_row(row, action, analysis=analysis, actor=actor, before=before, note=note).save()
+
+
+def _event_row(
+    row: ProductTag, action: str, *, analysis=None, actor=None, before: str = "", note: str = ""
+) -> ProductTagEvent:
+    return ProductTagEvent(
         product_tag=row,
         action=action,
         actor=actor,

@@ -3,7 +3,7 @@
 from functools import partial
 
 from django.db import transaction
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import Signal
 
 from catalog.models import ProductImage
@@ -20,6 +20,12 @@ def enqueue_analysis_of_new_image(sender, instance: ProductImage, created: bool,
 
 
 def connect() -> None:
+    from tagging.models import Tag, TagSynonym
+    from tagging.vocabulary import vocabulary_changed
+
     post_save.connect(
         enqueue_analysis_of_new_image, sender=ProductImage, dispatch_uid="tagging.enqueue_analysis_of_new_image"
     )
+    for model in (Tag, TagSynonym):
+        for change in (post_save, post_delete):
+            change.connect(vocabulary_changed, sender=model, dispatch_uid=f"tagging.vocabulary.{model.__name__}")

@@ -3,10 +3,20 @@
 Known values (by name or synonym, after normalisation) resolve to their canonical tag.
 Anything else becomes a *proposed* tag that staff accept, merge or ignore: an analyser can
 never add to the canonical vocabulary on its own.
+
+What ``resolve`` found is remembered in-process, since the same few hundred values come
+back image after image. Every save or delete of a Tag or TagSynonym bumps a version kept
+in Django's cache once its transaction commits; each process compares it with its own at
+most every SHELFSIGHT_VOCABULARY_RECHECK_SECONDS (default 1 s) and forgets everything when
+it changed, so staff edits reach every worker within that period.
 """
 
 import re
+import threading
+import time
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
@@ -78,6 +88,18 @@ def resolve(*, facet: str, value: str, analysis=None) -> Tag | None:
     Categories arrive as "category/subcategory": the most specific known part wins, and an
     unknown subcategory is proposed under its known parent.
     """
+    key = (facet, value)
+    version, remembered = _memo.get(key)
+    if remembered is not None:
+        return remembered
+    tag = _resolve(facet=facet, value=value, analysis=analysis)
+    if tag is not None:
+        # Only once committed: a tag proposed inside a transaction that rolls back must not be handed out.
+        transaction.on_commit(lambda: _memo.put(key, tag, version=version))
+    return tag
+
+
+def _resolve(*, facet: str, value: str, analysis) -> Tag | None:
     if facet == Facet.CATEGORY and ("/" in value or ">" in value):
         return _resolve_category_path(value, analysis=analysis)
     tag = lookup(facet=facet, value=value)
@@ -122,3 +144,71 @@ def _proposed(*, facet: str, name: str, parent: Tag | None, analysis) -> Tag:
 def add_synonym(*, tag: Tag, text: str) -> TagSynonym:
     synonym, _ = TagSynonym.objects.get_or_create(facet=tag.facet, text=normalise(text), defaults={"tag": tag})
     return synonym
+
+
+# --- the in-process memory of resolved values -------------------------------------------------
+
+VERSION_KEY = "tagging:vocabulary-version"
+
+
+class _Memo:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tags: dict[tuple[str, str], Tag] = {}
+        self._version: object = None
+        self._checked_at = 0.0
+
+    def get(self, key: tuple[str, str]) -> tuple[object, Tag | None]:
+        """(the version the answer belongs to, the remembered tag or None)."""
+        now = time.monotonic()
+        if self._version is None or now - self._checked_at >= _recheck_seconds():
+            version = cache.get(VERSION_KEY)
+            if version is None:
+                version = _initial_version()
+            with self._lock:
+                if version != self._version:
+                    self._tags, self._version = {}, version
+                self._checked_at = now
+        return self._version, self._tags.get(key)
+
+    def put(self, key: tuple[str, str], tag: Tag, *, version: object) -> None:
+        with self._lock:
+            if version == self._version:
+                self._tags[key] = tag
+
+    def forget(self) -> None:
+        with self._lock:
+            self._tags, self._version, self._checked_at = {}, None, 0.0
+
+
+_memo = _Memo()
+
+
+def forget() -> None:
+    """Drop this process's memory of resolved values (tests call it after a rollback)."""
+    _memo.forget()
+
+
+def vocabulary_changed(**_signal_kwargs) -> None:
+    """Connected to Tag and TagSynonym saves and deletes: every process forgets within the recheck period."""
+    _memo.forget()
+    transaction.on_commit(_bump_version)
+
+
+def _bump_version() -> None:
+    try:
+        cache.incr(VERSION_KEY)
+    except ValueError:
+        cache.set(VERSION_KEY, _initial_version() + 1, timeout=None)
+    _memo.forget()
+
+
+def _initial_version() -> int:
+    # A clock-based start keeps a cleared cache from reusing a version a process already holds.
+    version = int(time.time() * 1000)
+    cache.add(VERSION_KEY, version, timeout=None)
+    return cache.get(VERSION_KEY) or version
+
+
+def _recheck_seconds() -> float:
+    return float(getattr(settings, "SHELFSIGHT_VOCABULARY_RECHECK_SECONDS", 1.0))

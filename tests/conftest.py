@@ -31,6 +31,16 @@ def fresh_gateway_config():
     config.invalidate()
 
 
+@pytest.fixture(autouse=True)
+def fresh_vocabulary_memo():
+    # Tags remembered by tagging.vocabulary may belong to a rolled-back test database.
+    from tagging import vocabulary
+
+    vocabulary.forget()
+    yield
+    vocabulary.forget()
+
+
 @pytest.fixture
 def model_server():
     """A running OpenAI-compatible server on loopback; stopped after the test."""

@@ -4,14 +4,24 @@ DRF's stock throttles keep every request's timestamp of the window in the cache 
 that list on each request, so a busy client's check grows with its rate (thousands of entries
 at storefront rates). These keep one counter per client and window instead; Retry-After is the
 time left in the client's window.
+
+Counters live in the ``throttle`` cache alias (see config/settings.py): Redis when configured,
+else process memory. A steady client costs one increment per request.
 """
 
+from django.conf import settings
+from django.core.cache import caches
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
 
 class FixedWindowMixin:
     """A counter per client that starts with its first request and lasts one rate period."""
+
+    @property
+    def cache(self):
+        # Test settings and tools that replace CACHES wholesale may leave the alias out.
+        return caches["throttle" if "throttle" in settings.CACHES else "default"]
 
     def allow_request(self, request, view) -> bool:
         if self.rate is None:
@@ -23,18 +33,26 @@ class FixedWindowMixin:
         self.key = f"{key}:count"
         now = self.timer()
         window_key = f"{self.key}:window"
-        self.cache.add(window_key, now, self.duration)
-        self.cache.add(self.key, 0, self.duration)
-        try:
-            count = self.cache.incr(self.key)
-        except ValueError:  # the window expired between add and incr
-            self.cache.set(self.key, 1, self.duration)
-            count = 1
+        cache = self.cache
+        count = self._counted(cache, window_key, now)
         if count <= self.num_requests:
             return True
-        started = self.cache.get(window_key, now)
+        started = cache.get(window_key, now)
         self.retry_after = max(1.0, started + self.duration - now)
         return False
+
+    def _counted(self, cache, window_key: str, now: float) -> int:
+        try:
+            return cache.incr(self.key)
+        except ValueError:  # first request of a window (or the window just expired)
+            cache.add(window_key, now, self.duration)
+            if cache.add(self.key, 1, self.duration):
+                return 1
+        try:
+            return cache.incr(self.key)  # another request opened the window first
+        except ValueError:
+            cache.set(self.key, 1, self.duration)
+            return 1
 
     def wait(self) -> float | None:
         return getattr(self, "retry_after", None)
@@ -45,7 +63,12 @@ class AnonReadThrottle(FixedWindowMixin, AnonRateThrottle):
 
 
 class UserReadThrottle(FixedWindowMixin, UserRateThrottle):
-    """Authenticated clients, by account (scope ``user``)."""
+    """Authenticated clients, by account (scope ``user``); anonymous ones are AnonReadThrottle's."""
+
+    def get_cache_key(self, request, view) -> str | None:
+        if not (request.user and request.user.is_authenticated):
+            return None
+        return super().get_cache_key(request, view)
 
 
 class WriteRateThrottle(FixedWindowMixin, UserRateThrottle):

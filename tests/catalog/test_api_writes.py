@@ -149,3 +149,18 @@ def test_writes_are_throttled_separately_from_reads(tight_rates, integration):
     assert statuses == [200, 200, 429]
     assert "Retry-After" in client.patch("/api/products/P-1/", {"title": "x"}, format="json").headers
     assert client.get("/api/products/P-1/").status_code == 200
+
+
+def test_throttle_counts_live_in_the_throttle_cache_when_configured(tight_rates, settings):
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default-t"},
+        "throttle": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "throttle-t"},
+    }
+    from django.core.cache import caches
+
+    client = APIClient(REMOTE_ADDR="10.0.0.9")
+    assert [client.get("/api/products/").status_code for _ in range(4)] == [200, 200, 200, 429]
+    caches["default"].clear()  # counts are not in the default cache, so this does not reset them
+    assert client.get("/api/products/").status_code == 429
+    caches["throttle"].clear()
+    assert client.get("/api/products/").status_code == 200

@@ -96,6 +96,33 @@ def test_similar_read_costs_two_queries(small_catalog, django_assert_max_num_que
         APIClient().get("/api/products/p1/similar/")
 
 
+def test_a_repeated_similar_read_is_answered_from_cache_without_a_query(
+    small_catalog, django_assert_max_num_queries
+):
+    rebuild_similar_products()
+    first = APIClient().get("/api/products/p1/similar/").json()
+    with django_assert_max_num_queries(0):
+        second = APIClient().get("/api/products/p1/similar/").json()
+    assert second == first
+
+
+def test_a_product_held_after_a_cached_read_disappears_at_once(small_catalog):
+    rebuild_similar_products()
+    assert "p3" in [sku for sku, _ in similar("p1")]
+    set_product_status(product=small_catalog["p3"], status=Product.Status.HELD, reason="check")
+    assert [sku for sku, _ in similar("p1")] == ["p2", "p5", "p4"]
+
+
+def test_a_neighbour_refresh_replaces_a_cached_similar_answer(small_catalog):
+    rebuild_similar_products()
+    apply_tags(small_catalog["p4"], "red", "steel")
+    stale = [sku for sku, _ in similar("p1")]  # read after the tag change, before the lists are refreshed
+    refresh_similar_products(product_ids=[small_catalog["p4"].pk])
+    fresh = [sku for sku, _ in similar("p1")]
+    assert stale[:2] != ["p3", "p4"]
+    assert fresh[:2] == ["p3", "p4"]
+
+
 def test_rebuild_drops_the_list_of_a_product_that_lost_its_tags(small_catalog):
     rebuild_similar_products()
     small_catalog["p4"].product_tags.all().delete()
