@@ -17,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from catalog import services as catalog_services
+from catalog.admin_base import ReadOnlyInline
 from catalog.exceptions import ImageRejected
 from catalog.images import read_upload, validate_image
 from catalog.models import Category, Product, ProductImage
@@ -118,17 +119,11 @@ class ProductImageInline(admin.TabularInline):
         return thumbnail_html(obj) if obj and obj.pk else "—"
 
 
-class FlagInline(admin.TabularInline):
+class FlagInline(ReadOnlyInline):
     model = Flag
 
     fields = ("kind", "reason", "confidence", "status", "image", "cleared_by", "cleared_at", "created_at")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 class HasOpenFlagFilter(admin.SimpleListFilter):
@@ -408,7 +403,7 @@ def _primary_model(route: str) -> str:
         return ""
 
 
-class ImageAnalysisInline(admin.TabularInline):
+class ImageAnalysisInline(ReadOnlyInline):
     model = ImageAnalysis
     fields = (
         "workflow",
@@ -422,13 +417,7 @@ class ImageAnalysisInline(admin.TabularInline):
         "error",
         "created_at",
     )
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="route / arm")
     def arm_or_route(self, obj):

@@ -10,19 +10,14 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
+from catalog.admin_base import ReadOnlyInline
 from tagging.models import Flag, ImageAnalysis, ProductTag, ProductTagEvent, Tag, TagSynonym
 
 
-class ProductTagEventInline(admin.TabularInline):
+class ProductTagEventInline(ReadOnlyInline):
     model = ProductTagEvent
     fields = ("created_at", "action", "actor", "model", "confidence", "status_before", "status_after", "note")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
     ordering = ("-created_at", "-id")
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ProductTag)
