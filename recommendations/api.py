@@ -1,6 +1,7 @@
 """DRF endpoints: similar products and personalised picks (optionally re-ranked, optionally streamed)."""
 
 import hashlib
+import itertools
 import json
 from collections.abc import Iterator
 
@@ -14,7 +15,6 @@ from rest_framework.views import APIView
 
 from catalog.api.schema import BAD_REQUEST, NOT_FOUND, READ_ERRORS
 from catalog.api.serializers import ProductSummarySerializer
-from catalog.models import Product
 from recommendations import freshness, reranking, selectors
 
 MAX_SIMILAR = 20
@@ -22,6 +22,9 @@ RERANK_CANDIDATES = 10
 # Answers are keyed on the catalog version too (recommendations.freshness), so any tag or
 # product change is seen at once; the timeout only bounds the memory they take.
 SIMILAR_CACHE_SECONDS = 600
+# Built once: fields are stateless once configured, and this is the storefront's hottest read.
+LIMIT_FIELD = serializers.IntegerField(min_value=1, max_value=MAX_SIMILAR)
+CREATED_AT_FIELD = serializers.DateTimeField()
 
 
 class SimilarProductSerializer(ProductSummarySerializer):
@@ -45,34 +48,33 @@ class SimilarProductsView(APIView):
         responses={200: SimilarProductsSerializer, 400: BAD_REQUEST, 404: NOT_FOUND, **READ_ERRORS},
     )
     def get(self, request: Request, sku: str) -> Response:
-        limit = serializers.IntegerField(min_value=1, max_value=MAX_SIMILAR).run_validation(
-            request.query_params.get("limit", 10)
-        )
+        limit = LIMIT_FIELD.run_validation(request.query_params.get("limit", 10))
         key = f"recommendations:similar:{limit}:" + hashlib.sha256(sku.encode()).hexdigest()
         version, body = freshness.cached_for_version(key=key)
         if body is None:
             neighbours = selectors.similar_products_of_sku(sku=sku, limit=limit)
             if neighbours is None:
                 raise NotFound()
-            body = {"sku": sku, "results": [_similar_row(item, score) for item, score in neighbours]}
+            body = {"sku": sku, "results": [_similar_row(item) for item in neighbours]}
             freshness.store_for_version(key=key, version=version, value=body, timeout=SIMILAR_CACHE_SECONDS)
         return Response(body)
 
 
-def _similar_row(product: Product, score: float) -> dict:
+def _similar_row(item: selectors.SimilarItem) -> dict:
     # The hottest read of the storefront: built by hand (what SimilarProductSerializer
     # documents, checked against the schema in tests) because the serializer costs more
-    # than both queries together.
-    category = product.category
+    # than the query.
     return {
-        "sku": product.sku,
-        "title": product.title,
-        "price": f"{product.price:.2f}",
-        "currency": product.currency,
-        "category": {"name": category.name, "path": category.path} if category is not None else None,
-        "status": product.status,
-        "created_at": serializers.DateTimeField().to_representation(product.created_at),
-        "score": score,
+        "sku": item.sku,
+        "title": item.title,
+        "price": f"{item.price:.2f}",
+        "currency": item.currency,
+        "category": {"name": item.category_name, "path": item.category_path}
+        if item.category_path is not None
+        else None,
+        "status": item.status,
+        "created_at": CREATED_AT_FIELD.to_representation(item.created_at),
+        "score": item.score,
     }
 
 
@@ -164,10 +166,14 @@ class RecommendationsView(APIView):
             key = reranking.cache_key(
                 viewed_skus=data["viewed"], context=data["context"], limit=data["limit"], streaming=data["stream"]
             )
-        if data["rerank"] and not data["stream"]:
+        if data["rerank"] or data["stream"]:
             # Answered before any candidate is computed: a repeat costs two cache reads, no query.
             answer = reranking.cached_answer(key=key)
-            if answer is not None:
+            if data["stream"]:
+                replayed = reranking.replayed_stream(answer)
+                if replayed is not None:
+                    return self._event_stream(iter(replayed))
+            elif answer is not None:
                 return Response({**answer, "session_id": data["session_id"], "rerank_status": "cached"})
         found = selectors.session_candidates(viewed_skus=data["viewed"], limit=data["limit"])
         arguments = {
@@ -202,12 +208,16 @@ class RecommendationsView(APIView):
         return Response(body)
 
     def _stream(self, found: selectors.SessionCandidates, arguments: dict) -> StreamingHttpResponse:
-        def events() -> Iterator[bytes]:
-            yield _event("candidates", {"items": _items(found.candidates, {})})
-            for name, data in reranking.stream_rerank(**arguments):
-                yield _event(name, data)
+        fast_items = _items(found.candidates, {})
+        events = itertools.chain(
+            [("candidates", {"items": fast_items})], reranking.stream_rerank(**arguments, fast_items=fast_items)
+        )
+        return self._event_stream(events)
 
-        response = StreamingHttpResponse(events(), content_type="text/event-stream")
+    def _event_stream(self, events: Iterator[tuple[str, dict]]) -> StreamingHttpResponse:
+        response = StreamingHttpResponse(
+            (_event(name, data) for name, data in events), content_type="text/event-stream"
+        )
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"  # let reverse proxies pass events through at once
         return response

@@ -16,7 +16,7 @@ from django.core.cache import cache
 
 from llm import gateway
 from llm.complexity import RequestFeatures, choose_tier
-from llm.exceptions import GatewayError
+from llm.exceptions import BudgetExceeded, GatewayError
 from llm.types import ChatRequest
 from recommendations.freshness import catalog_version
 from recommendations.selectors import Candidate
@@ -190,7 +190,7 @@ def rerank(*, session_id: str, viewed: list, candidates: list[Candidate], contex
         order = parse_ranking(result.text, allowed_skus=[c.product.sku for c in candidates])
     except GatewayError as error:
         logger.warning("re-rank fell back: %s: %s", type(error).__name__, error)
-        return RerankOutcome(fallback_reason=f"model unavailable ({type(error).__name__})", tier=request.tier or "")
+        return RerankOutcome(fallback_reason=_fallback_reason(error), tier=request.tier or "")
     except MalformedRanking as error:
         logger.warning("re-rank fell back: malformed answer: %s", error)
         return RerankOutcome(fallback_reason=f"model answer unusable: {error}", tier=request.tier or "")
@@ -198,19 +198,15 @@ def rerank(*, session_id: str, viewed: list, candidates: list[Candidate], contex
 
 
 def stream_rerank(
-    *, session_id: str, viewed: list, candidates: list[Candidate], context: str, key: str
+    *, session_id: str, viewed: list, candidates: list[Candidate], context: str, key: str, fast_items: list[dict]
 ) -> Iterator[tuple[str, dict]]:
     """(event, data) pairs: ``item`` per ranked product as soon as its line is complete, then ``done``.
 
     A model problem before any item yields ``fallback`` with the fast order's items; one after
-    some items ends the stream with ``done`` saying the order is partial.
+    some items ends the stream with ``done`` saying the order is partial. A complete answer is
+    cached under ``key`` with ``fast_items`` (the ``candidates`` event the caller sent before),
+    so ``replayed_stream`` can answer a repeat without computing the candidates again.
     """
-    cached = cached_answer(key=key)
-    if cached is not None:
-        for rank, (sku, reason) in enumerate(cached["order"], start=1):
-            yield "item", {"rank": rank, "sku": sku, "reason": reason}
-        yield "done", {"reranked": True, "status": "cached", **cached["meta"]}
-        return
     if not candidates:
         yield "done", {"reranked": False, "status": "fallback", "fallback_reason": "no candidates to re-rank"}
         return
@@ -233,7 +229,7 @@ def stream_rerank(
         yield from _stream_lines([buffer], allowed, order)
     except GatewayError as error:
         logger.warning("streamed re-rank fell back: %s: %s", type(error).__name__, error)
-        reason = f"model unavailable ({type(error).__name__})"
+        reason = _fallback_reason(error)
     if not order:
         yield (
             "done",
@@ -247,11 +243,31 @@ def stream_rerank(
     # A stream does not report which deployment answered; the call log (LLMCall) has it.
     meta = {"tier": request.tier or ""}
     if not reason:
-        remember_answer(key=key, answer={"order": order, "meta": meta})
+        remember_answer(key=key, answer={"candidates": fast_items, "order": order, "meta": meta})
     yield (
         "done",
         {"reranked": True, "status": "reranked" if not reason else "partial", "fallback_reason": reason, **meta},
     )
+
+
+def replayed_stream(answer: dict | None) -> list[tuple[str, dict]] | None:
+    """The events of a cached streamed re-rank (``candidates`` first), or None when ``answer`` is not one."""
+    if answer is None or "candidates" not in answer:
+        return None
+    events = [("candidates", {"items": answer["candidates"]})]
+    events += [
+        ("item", {"rank": rank, "sku": sku, "reason": reason})
+        for rank, (sku, reason) in enumerate(answer["order"], start=1)
+    ]
+    events.append(("done", {"reranked": True, "status": "cached", **answer["meta"]}))
+    return events
+
+
+def _fallback_reason(error: GatewayError) -> str:
+    # What the storefront may show or log: the kind of problem, never the spend figures.
+    if isinstance(error, BudgetExceeded):
+        return "re-rank budget spent (BudgetExceeded)"
+    return f"model unavailable ({type(error).__name__})"
 
 
 def _stream_lines(lines: list[str], allowed: set[str], order: list[tuple[str, str]]) -> Iterator[tuple[str, dict]]:

@@ -3,6 +3,9 @@
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import NamedTuple
 
 from django.core.cache import cache
 from django.db.models import Count
@@ -18,14 +21,48 @@ def similar_products(*, product: Product, limit: int = 10) -> list[tuple[Product
     return _neighbours(SimilarProduct.objects.filter(product=product), limit=limit)
 
 
-def similar_products_of_sku(*, sku: str, limit: int = 10) -> list[tuple[Product, float]] | None:
-    """``similar_products`` of the active product ``sku``, or None when there is none.
+class SimilarItem(NamedTuple):
+    """One neighbour as the storefront shows it (what ``similar_products_of_sku`` returns)."""
 
-    One query when the product has neighbours (the common case); a second only to tell an
-    unknown or hidden SKU from a product without neighbours.
+    sku: str
+    title: str
+    price: Decimal
+    currency: str
+    category_name: str | None
+    category_path: str | None
+    status: str
+    created_at: datetime
+    score: float
+
+
+_SIMILAR_ITEM_COLUMNS = (
+    "neighbour__sku",
+    "neighbour__title",
+    "neighbour__price",
+    "neighbour__currency",
+    "neighbour__category__name",
+    "neighbour__category__path",
+    "neighbour__status",
+    "neighbour__created_at",
+    "score",
+)
+
+
+def similar_products_of_sku(*, sku: str, limit: int = 10) -> list[SimilarItem] | None:
+    """The most similar active products to the active product ``sku``, or None when there is none.
+
+    One query of plain values (no model instances: this is the storefront's hottest read) when
+    the product has neighbours, the common case; a second only to tell an unknown or hidden
+    SKU from a product without neighbours.
     """
-    public = SimilarProduct.objects.filter(product__sku=sku, product__status=Product.Status.ACTIVE)
-    found = _neighbours(public, limit=limit)
+    rows = (
+        SimilarProduct.objects.filter(
+            product__sku=sku, product__status=Product.Status.ACTIVE, neighbour__status=Product.Status.ACTIVE
+        )
+        .order_by("rank")
+        .values_list(*_SIMILAR_ITEM_COLUMNS)[:limit]
+    )
+    found = [SimilarItem._make(row) for row in rows]
     if found or Product.objects.public().filter(sku=sku).exists():
         return found
     return None

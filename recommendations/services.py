@@ -37,11 +37,10 @@ def refresh_similar_products(*, product_ids: Iterable[int]) -> int:
     changed = set(product_ids)
     if not changed:
         return 0
-    fresh = {product_id: similarity.neighbours_of(product_id=product_id) for product_id in changed}
+    fresh = similarity.neighbours_of_many(product_ids=changed)
     affected = set(SimilarProduct.objects.filter(neighbour_id__in=changed).values_list("product_id", flat=True))
     affected |= {item.neighbour_id for items in fresh.values() for item in items}
-    for product_id in affected - changed:
-        fresh[product_id] = similarity.neighbours_of(product_id=product_id)
+    fresh |= similarity.neighbours_of_many(product_ids=affected - changed)
     with transaction.atomic():
         SimilarProduct.objects.filter(product_id__in=fresh).delete()
         SimilarProduct.objects.bulk_create(

@@ -1,10 +1,12 @@
 """Personalised picks: the fast tag-profile order, the routed re-rank, its cache and its fallbacks."""
 
 import json
+from decimal import Decimal
 
 import pytest
 from rest_framework.test import APIClient
 
+from llm.models import LLMCall, ModelDeployment, Provider, Route, RouteStep
 from recommendations.services import rebuild_similar_products
 from tagging.events import announce_tags_changed
 from tests.fakes.openai_server import Reply
@@ -142,6 +144,52 @@ def test_rerank_without_a_configured_key_falls_back(built, settings):
     assert response.json()["rerank_status"] == "fallback"
 
 
+@pytest.fixture
+def spent_budget(provider_settings):
+    """The `recommendations` route, over the loopback model server, with today's budget spent."""
+    provider = Provider.objects.create(name="loopback")  # the OPENAI_* settings: the loopback server
+    deployment = ModelDeployment.objects.create(
+        name="gemini-2.5-flash",
+        provider=provider,
+        input_price_per_mtok=Decimal("0.30"),
+        output_price_per_mtok=Decimal("2.50"),
+    )
+    route = Route.objects.create(
+        name="recommendations", daily_budget_usd=Decimal("1.00"), over_budget=Route.OverBudget.REFUSE
+    )
+    RouteStep.objects.create(route=route, deployment=deployment, position=1)
+    LLMCall.objects.create(
+        request_id="00000000-0000-0000-0000-000000000005",
+        route="recommendations",
+        provider="loopback",
+        model="gemini-2.5-flash",
+        outcome="success",
+        cost_usd=Decimal("1.00"),
+    )
+    return route
+
+
+def test_rerank_with_the_budget_spent_returns_the_fast_order_with_the_flag(built, spent_budget, model_server):
+    model_server.answer = ranking(("p5", "Never asked for."))
+    response = recommend(rerank=True)
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["reranked"], body["rerank_status"]) == (False, "fallback")
+    assert "budget" in body["fallback_reason"]
+    assert [item["sku"] for item in body["items"]] == ["p3", "p2", "p4", "p5"]
+    assert all(item["reason"] == "" for item in body["items"])
+    assert model_server.chat_requests == []
+    assert LLMCall.objects.filter(route="recommendations", error_class="BudgetExceeded").exists()
+
+
+def test_a_rerank_refused_for_budget_is_not_cached(built, spent_budget, model_server):
+    recommend(rerank=True)
+    spent_budget.daily_budget_usd = Decimal("100.00")
+    spent_budget.save()
+    model_server.answer = ranking(("p2", "A pan to go with it."))
+    assert recommend(rerank=True).json()["rerank_status"] == "reranked"
+
+
 def read_events(response) -> list[tuple[str, dict]]:
     text = b"".join(response.streaming_content).decode()
     events = []
@@ -160,6 +208,38 @@ def test_stream_sends_candidates_then_each_reason_then_done(built, provider_sett
     assert [item["sku"] for item in events[0][1]["items"]] == ["p3", "p2", "p4", "p5"]
     assert events[1][1] == {"rank": 1, "sku": "p4", "reason": "Vintage like the knife you viewed."}
     assert events[-1][1]["reranked"] is True
+
+
+def test_repeated_stream_is_replayed_from_the_cache_without_a_query(
+    built, provider_settings, model_server, django_assert_max_num_queries
+):
+    model_server.answer = "p4 | Vintage like the knife you viewed.\np3 | The same steel and red.\n"
+    first = read_events(recommend(rerank=True, stream=True))
+    with django_assert_max_num_queries(0):
+        second = read_events(recommend(rerank=True, stream=True, session_id="session-2"))
+    assert len(model_server.chat_requests) == 1
+    assert second[:-1] == first[:-1]  # the same candidates and reasons, in the same order
+    assert (second[-1][1]["status"], second[-1][1]["reranked"]) == ("cached", True)
+
+
+def test_a_tags_change_invalidates_the_cached_stream(
+    built, provider_settings, model_server, django_capture_on_commit_callbacks
+):
+    model_server.answer = "p4 | Vintage like the knife you viewed.\n"
+    read_events(recommend(rerank=True, stream=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        announce_tags_changed(product_ids=[built["p2"].pk])
+    assert read_events(recommend(rerank=True, stream=True))[-1][1]["status"] == "reranked"
+    assert len(model_server.chat_requests) == 2
+
+
+def test_stream_with_the_budget_spent_sends_the_fast_order_and_says_why(built, spent_budget, model_server):
+    events = read_events(recommend(rerank=True, stream=True))
+    assert [name for name, _ in events] == ["candidates", "done"]
+    assert [item["sku"] for item in events[0][1]["items"]] == ["p3", "p2", "p4", "p5"]
+    assert events[-1][1]["reranked"] is False
+    assert "budget" in events[-1][1]["fallback_reason"]
+    assert model_server.chat_requests == []
 
 
 def test_stream_reports_fallback_when_the_model_fails(built, provider_settings, model_server):
