@@ -115,10 +115,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    # django-q2's ORM broker calls close_old_connections() on every enqueue and dequeue; with
-    # CONN_MAX_AGE 0 that closes (and checkpoints) the SQLite file each time, ~6 ms a call.
-    # Busy deployments and bench/throughput.py set SHELFSIGHT_SQLITE_CONN_MAX_AGE (seconds).
-    DATABASES["default"]["CONN_MAX_AGE"] = env_int("SHELFSIGHT_SQLITE_CONN_MAX_AGE", 0)
+    # Connections stay open: django-q2's ORM broker calls close_old_connections() on every
+    # enqueue and dequeue, and closing (and checkpointing) the SQLite file costs ~6 ms a time;
+    # the web process gains the same (BENCHMARKS.md). 0 closes after each request or task.
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("SHELFSIGHT_SQLITE_CONN_MAX_AGE", 600)
     # Tests default to an in-memory database, whose shared cache fails concurrent writers at
     # once ("table is locked"); tests that drive many threads at it name a file instead.
     if os.environ.get("SHELFSIGHT_TEST_SQLITE_NAME"):
@@ -159,6 +159,11 @@ CACHES["throttle"] = (
         "OPTIONS": {"MAX_ENTRIES": 100_000},  # two keys per client; culling would reset their counts
     }
 )
+# Django's Redis backend builds a new redis-py client for every cache call (tens of µs of CPU,
+# more than a round trip to a local Redis); config.cache.RedisCache keeps one per pool.
+for _alias in CACHES.values():
+    if _alias["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+        _alias["BACKEND"] = "config.cache.RedisCache"
 
 # --- Background jobs (django-q2) -----------------------------------------------------------
 # retry must exceed timeout and the longest task, or django-q2 runs a task twice.
@@ -286,6 +291,10 @@ SHELFSIGHT_PROHIBITED_FLAG_AT = env_float("SHELFSIGHT_PROHIBITED_FLAG_AT", 0.7)
 # libjpeg scale that reaches the minimum and sent as is when within the maximum (BENCHMARKS.md).
 SHELFSIGHT_MODEL_IMAGE_SIDE = env_int("SHELFSIGHT_MODEL_IMAGE_SIDE", 768)
 SHELFSIGHT_MODEL_IMAGE_MIN_SIDE = env_int("SHELFSIGHT_MODEL_IMAGE_MIN_SIDE", 384)
+# An analysis task takes up to this many queued images in all (its own included), their model
+# calls on parallel threads and their writes in one transaction (tagging.batches); 1 = one each.
+# Each extra image is a thread with its own database connection in every worker process.
+SHELFSIGHT_ANALYSIS_BATCH = env_int("SHELFSIGHT_ANALYSIS_BATCH", 8)
 SHELFSIGHT_ADMIN_PASSWORD = os.environ.get("SHELFSIGHT_ADMIN_PASSWORD", "")
 # How often each process checks whether staff changed tags or synonyms (tagging.vocabulary).
 SHELFSIGHT_VOCABULARY_RECHECK_SECONDS = env_float("SHELFSIGHT_VOCABULARY_RECHECK_SECONDS", 1.0)

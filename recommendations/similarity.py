@@ -91,29 +91,52 @@ def document_frequencies() -> tuple[int, dict[int, int]]:
 
 def neighbours_of(*, product_id: int, limit: int = NEIGHBOURS_KEPT) -> list[Neighbour]:
     """The ranked neighbours of one product, read from its tags' posting lists only."""
-    product = Product.objects.public().filter(pk=product_id).values("category_id").first()
-    if product is None:
-        return []
-    tag_ids = list(
-        ProductTag.objects.filter(product_id=product_id, status=ProductTag.Status.APPLIED).values_list(
-            "tag_id", flat=True
-        )
-    )
-    rows = _applied_active_rows(tag_ids)
+    return neighbours_of_many(product_ids=[product_id], limit=limit).get(product_id, [])
+
+
+def neighbours_of_many(*, product_ids, limit: int = NEIGHBOURS_KEPT) -> dict[int, list[Neighbour]]:
+    """{product id: ranked neighbours} for the active ones among ``product_ids``.
+
+    One read of the union of their tags' posting lists serves them all: a burst of tag changes
+    touches products that share most of their tags, so scoring them together costs little
+    more than scoring one. Inactive or unknown ids map to an empty list.
+    """
+    wanted = dict(Product.objects.public().filter(pk__in=set(product_ids)).values_list("id", "category_id"))
+    found: dict[int, list[Neighbour]] = {product_id: [] for product_id in product_ids}
+    own = np.array(
+        ProductTag.objects.filter(product_id__in=list(wanted), status=ProductTag.Status.APPLIED).values_list(
+            "product_id", "tag_id"
+        ),
+        dtype=np.int64,
+    ).reshape(-1, 2)
+    rows = _applied_active_rows(sorted(set(own[:, 1].tolist())))
     if not len(rows):
-        return []
-    product_count = Product.objects.public().count()
-    _tags, tag_index = np.unique(rows[:, 1], return_inverse=True)
-    weights = idf(product_count=product_count, document_frequency=np.bincount(tag_index))
+        return found
+    tags, row_tag = np.unique(rows[:, 1], return_inverse=True)
+    weights = idf(product_count=Product.objects.public().count(), document_frequency=np.bincount(row_tag))
     neighbour_ids, row_neighbour = np.unique(rows[:, 0], return_inverse=True)
-    scores = np.bincount(row_neighbour, weights=weights[tag_index], minlength=len(neighbour_ids))
+    posting = sparse.csr_matrix(
+        (weights[row_tag], (row_neighbour, row_tag)), shape=(len(neighbour_ids), len(tags))
+    ).T.tocsr()
     categories = np.full(len(neighbour_ids), -1, dtype=np.int64)
     categories[row_neighbour] = rows[:, 2]
-    own_category = product["category_id"]
-    if own_category is not None:
-        scores = np.where(categories == own_category, scores * CATEGORY_BOOST, scores)
-    scores[neighbour_ids == product_id] = 0
-    return _top_rows(scores[None, :], neighbour_ids, product_ids=[product_id], limit=limit)
+    own = np.unique(own, axis=0)
+    queried = np.unique(own[:, 0])
+    query = sparse.csr_matrix(
+        (np.ones(len(own)), (np.searchsorted(queried, own[:, 0]), np.searchsorted(tags, own[:, 1]))),
+        shape=(len(queried), len(tags)),
+    )
+    for start in range(0, len(queried), ROWS_PER_CHUNK):
+        chunk = queried[start : start + ROWS_PER_CHUNK]
+        scores = (query[start : start + len(chunk)] @ posting).toarray()
+        for offset, product_id in enumerate(chunk.tolist()):
+            category = wanted[product_id]
+            if category is not None:
+                scores[offset, categories == category] *= CATEGORY_BOOST
+            scores[offset, neighbour_ids == product_id] = 0
+        for item in _top_rows(scores, neighbour_ids, product_ids=chunk, limit=limit):
+            found[item.product_id].append(item)
+    return found
 
 
 def all_neighbours(*, limit: int = NEIGHBOURS_KEPT, progress=None):

@@ -99,9 +99,7 @@ class ImageAnalysis(models.Model):
     quality_report = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
     error_class = models.CharField(max_length=100, blank=True)
-    reused_from = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reused_by"
-    )
+    reused_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reused_by")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -115,17 +115,10 @@ def queue_analysis(
 
     Returns the queued row, or None when nothing needs queueing (already done, or pending).
     """
-    pending = ImageAnalysis.objects.filter(
-        image_id=image_id, workflow=workflow, status__in=[ImageAnalysis.Status.QUEUED, ImageAnalysis.Status.RUNNING]
-    )
-    if pending.exists():
-        return None
-    if (
-        not force
-        and ImageAnalysis.objects.filter(
-            image_id=image_id, workflow=workflow, status=ImageAnalysis.Status.SUCCEEDED
-        ).exists()
-    ):
+    needless = [ImageAnalysis.Status.QUEUED, ImageAnalysis.Status.RUNNING]  # already pending
+    if not force:
+        needless.append(ImageAnalysis.Status.SUCCEEDED)
+    if ImageAnalysis.objects.filter(image_id=image_id, workflow=workflow, status__in=needless).exists():
         return None
     if not ProductImage.objects.filter(pk=image_id).exists():
         return None
@@ -197,21 +190,33 @@ def _reused(*, analysis: ImageAnalysis, image: ProductImage, workflow: str) -> _
     """The outcome of an earlier analysis of the same bytes, at zero cost; None if there is none."""
     if workflow == ImageAnalysis.Workflow.QUALITY:
         return None
-    analyser = PROVIDER_ANALYSER if gateway.is_configured(route=analysis.route or ROUTE) else LOCAL_ANALYSER
-    source = (
+    sources = _earlier_analyses(shas=[image.sha256], workflow=workflow, route=analysis.route, exclude=[analysis.pk])
+    source = sources.get(image.sha256)
+    return _reused_outcome(source=source, analysis=analysis, image=image) if source is not None else None
+
+
+def _earlier_analyses(*, shas: list[str], workflow: str, route: str, exclude: list[int]) -> dict[str, ImageAnalysis]:
+    """{sha256: the latest original succeeded analysis of those bytes by the analyser in use}."""
+    analyser = PROVIDER_ANALYSER if gateway.is_configured(route=route or ROUTE) else LOCAL_ANALYSER
+    sources = (
         ImageAnalysis.objects.filter(
-            image__sha256=image.sha256,
+            image__sha256__in=shas,
             workflow=workflow,
             status=ImageAnalysis.Status.SUCCEEDED,
             analyser=analyser,
             reused_from__isnull=True,
         )
-        .exclude(pk=analysis.pk)
+        .exclude(pk__in=exclude)
+        .select_related("image")
         .order_by("-finished_at", "-id")
-        .first()
     )
-    if source is None:
-        return None
+    latest: dict[str, ImageAnalysis] = {}
+    for source in sources:
+        latest.setdefault(source.image.sha256, source)
+    return latest
+
+
+def _reused_outcome(*, source: ImageAnalysis, analysis: ImageAnalysis, image: ProductImage) -> _Outcome:
     quality = None
     if source.quality_report:
         report = source.quality_report
@@ -746,16 +751,21 @@ def estimate_analysis_cost(*, image_count: int, route: str = ROUTE) -> Decimal:
 def sweep_stuck_analyses(*, older_than_seconds: int) -> int:
     """Re-queue analyses queued or running for longer than ``older_than_seconds`` (lost tasks).
 
-    Those that already used MAX_ANALYSIS_ATTEMPTS are failed instead. Returns how many were re-queued.
+    Those that already used MAX_ANALYSIS_ATTEMPTS are failed instead. Plain analyses share
+    tasks, one per SHELFSIGHT_ANALYSIS_BATCH of them, each task naming the others it answers
+    for (see tagging.batches), so sweeping a long backlog adds little to the queue. Returns how
+    many were re-queued.
     """
+    from tagging.batches import batch_size, is_plain
     from tagging.tasks import dispatch_analysis
 
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     stuck = ImageAnalysis.objects.filter(
         Q(status=ImageAnalysis.Status.RUNNING, started_at__lt=cutoff)
         | Q(status=ImageAnalysis.Status.QUEUED, created_at__lt=cutoff)
-    )
+    ).order_by("created_at", "id")
     requeued = 0
+    plain_waiting: list[ImageAnalysis] = []
     for analysis in stuck:
         if analysis.attempts >= MAX_ANALYSIS_ATTEMPTS:
             ImageAnalysis.objects.filter(pk=analysis.pk, status=analysis.status).update(
@@ -768,12 +778,21 @@ def sweep_stuck_analyses(*, older_than_seconds: int) -> int:
         reset = ImageAnalysis.objects.filter(pk=analysis.pk, status=analysis.status).update(
             status=ImageAnalysis.Status.QUEUED, created_at=timezone.now(), started_at=None
         )
-        if reset:
-            dispatch_analysis(
-                image_id=analysis.image_id,
-                workflow=analysis.workflow,
-                force=analysis.force,
-                route=analysis.route or ROUTE,
-            )
-            requeued += 1
+        if not reset:
+            continue
+        requeued += 1
+        if is_plain(workflow=analysis.workflow, force=analysis.force, route=analysis.route):
+            plain_waiting.append(analysis)
+            continue
+        dispatch_analysis(
+            image_id=analysis.image_id,
+            workflow=analysis.workflow,
+            force=analysis.force,
+            route=analysis.route or ROUTE,
+        )
+    size = batch_size()
+    for start in range(0, len(plain_waiting), size):
+        first, *rest = plain_waiting[start : start + size]
+        # The task carries the rest by id: a task that takes "the oldest queued" could leave them behind.
+        dispatch_analysis(image_id=first.image_id, along=[analysis.pk for analysis in rest] or None)
     return requeued

@@ -15,7 +15,16 @@ def enqueue_analysis(*, image_id: int, workflow: str = "full", force: bool = Fal
     return dispatch_analysis(image_id=image_id, workflow=workflow, force=force)
 
 
-def dispatch_analysis(*, image_id: int, workflow: str = "full", force: bool = False, route: str = DEFAULT_ROUTE) -> str:
+def dispatch_analysis(
+    *,
+    image_id: int,
+    workflow: str = "full",
+    force: bool = False,
+    route: str = DEFAULT_ROUTE,
+    along: list[int] | None = None,
+) -> str:
+    """Queue the task; ``along`` names other queued analyses (by id) that only this task answers for."""
+    extra = {"along": along} if along else {}
     return async_task(
         ANALYSE_TASK,
         image_id,
@@ -24,15 +33,28 @@ def dispatch_analysis(*, image_id: int, workflow: str = "full", force: bool = Fa
         route=route,
         task_name=f"analyse-image-{image_id}-{workflow}",
         group="image-analysis",
+        **extra,
     )
 
 
 def analyze_image_task(
-    image_id: int, workflow: str = "full", force: bool = False, route: str = DEFAULT_ROUTE
+    image_id: int,
+    workflow: str = "full",
+    force: bool = False,
+    route: str = DEFAULT_ROUTE,
+    along: list[int] | None = None,
 ) -> int | None:
+    """Analyse the image; plain analyses also take other queued images along (see tagging.batches)."""
+    from tagging.batches import analyze_image_with_companions, batch_size, is_plain
     from tagging.services import analyze_image
 
-    analysis = analyze_image(image_id=image_id, workflow=workflow, force=force, route=route)
+    size = batch_size()
+    if along or (size > 1 and is_plain(workflow=workflow, force=force, route=route)):
+        # Room for every analysis carried along, even if this worker's batch setting is smaller.
+        companions = max(size - 1, len(along or ()))
+        analysis = analyze_image_with_companions(image_id=image_id, companions=companions, along=along or ())
+    else:
+        analysis = analyze_image(image_id=image_id, workflow=workflow, force=force, route=route)
     return analysis.pk if analysis is not None else None
 
 

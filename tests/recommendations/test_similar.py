@@ -1,14 +1,19 @@
 """Similar products: tag-overlap ranking, rare tags weigh more, same category boosted."""
 
+import random
+
 import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from catalog.models import Product
-from catalog.services import set_product_status
+from catalog.services import category_from_path, set_product_status
+from recommendations import similarity
 from recommendations.models import SimilarProduct
 from recommendations.services import rebuild_similar_products, refresh_similar_products
+from tagging.models import Facet, ProductTag
 from tagging.signals import tags_changed
+from tests.factories import ProductFactory, TagFactory
 from tests.recommendations.catalogs import apply_tags, idf
 
 pytestmark = pytest.mark.django_db
@@ -96,9 +101,7 @@ def test_similar_read_costs_two_queries(small_catalog, django_assert_max_num_que
         APIClient().get("/api/products/p1/similar/")
 
 
-def test_a_repeated_similar_read_is_answered_from_cache_without_a_query(
-    small_catalog, django_assert_max_num_queries
-):
+def test_a_repeated_similar_read_is_answered_from_cache_without_a_query(small_catalog, django_assert_max_num_queries):
     rebuild_similar_products()
     first = APIClient().get("/api/products/p1/similar/").json()
     with django_assert_max_num_queries(0):
@@ -137,3 +140,44 @@ def test_rebuild_stores_each_tags_idf_weight(small_catalog):
     rebuild_similar_products()
     red = TagWeight.objects.get(tag__slug="red", tag__facet="colour")
     assert (red.document_frequency, red.weight) == (4, pytest.approx(RED))
+
+
+def test_scoring_many_products_at_once_matches_the_full_rebuild_on_a_skewed_catalog():
+    rng = random.Random(11)
+    categories = [category_from_path(path=name) for name in ("Kitchen", "Garden", "Bath")]
+    tags = [TagFactory(facet=Facet.KEYWORD, name=f"tag-{index}") for index in range(30)]
+    products = [
+        ProductFactory(sku=f"s{index}", category=rng.choice([*categories, None]), status=status)
+        for index, status in enumerate(["active"] * 70 + ["held"] * 5)
+    ]
+    for product in products:
+        # A few tags on many products, many tags on few: index drawn with a heavy head.
+        chosen = {min(int(rng.paretovariate(1.2)) - 1, len(tags) - 1) for _ in range(rng.randint(0, 6))}
+        for index in chosen:
+            ProductTag.objects.create(product=product, tag=tags[index], status=ProductTag.Status.APPLIED)
+    full: dict[int, list] = {}
+    for chunk in similarity.all_neighbours():
+        for item in chunk:
+            full.setdefault(item.product_id, []).append(item)
+
+    many = similarity.neighbours_of_many(product_ids=[product.pk for product in products])
+
+    assert {key: value for key, value in many.items() if value} == full
+    assert all(many[product.pk] == [] for product in products if product.status == "held")
+
+
+def test_similar_rows_are_what_the_product_summary_serializer_gives(small_catalog):
+    from catalog.api.serializers import ProductSummarySerializer
+
+    small_catalog["p4"].category = None  # a neighbour without a category
+    small_catalog["p4"].save()
+    rebuild_similar_products()
+    results = APIClient().get("/api/products/p1/similar/").json()["results"]
+    expected = {
+        product.sku: dict(ProductSummarySerializer(product).data)
+        for product in Product.objects.filter(sku__in=[row["sku"] for row in results])
+    }
+    assert [{key: value for key, value in row.items() if key != "score"} for row in results] == [
+        expected[row["sku"]] for row in results
+    ]
+    assert expected["p4"]["category"] is None

@@ -95,3 +95,88 @@ def test_webhook_gives_up_on_a_client_error_without_retrying(settings, receiver)
     with pytest.raises(events.WebhookFailed):
         events.deliver_webhook(events.webhook_body(event="tags_changed", product_ids=[7]))
     assert len(receiver.received) == 1
+
+
+@pytest.fixture
+def announcements():
+    seen: list[list[int]] = []
+
+    def listener(sender, product_ids, **kwargs):
+        seen.append(product_ids)
+
+    tags_changed.connect(listener, dispatch_uid="test-announced-together")
+    yield seen
+    tags_changed.disconnect(dispatch_uid="test-announced-together")
+
+
+@pytest.mark.django_db
+def test_announcements_gathered_together_go_out_once_after_commit(announcements, django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        with events.announced_together():
+            events.announce_tags_changed(product_ids=[3, 1])
+            events.announce_tags_changed(product_ids=[2, 3])
+        assert announcements == []
+
+    assert announcements == [[1, 2, 3]]
+
+
+@pytest.mark.django_db
+def test_nothing_is_announced_when_the_gathering_block_fails(announcements, django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+        events.announced_together(),
+    ):
+        events.announce_tags_changed(product_ids=[1])
+        raise RuntimeError("write failed")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        events.announce_tags_changed(product_ids=[5])  # gathering ended: back to one announcement each
+    assert announcements == [[5]]
+
+
+@pytest.fixture
+def no_backoff(monkeypatch):
+    monkeypatch.setattr(events, "_BACKOFF_SECONDS", (0.0,))
+
+
+@pytest.mark.django_db
+def test_a_receiver_down_through_every_attempt_gets_a_later_round(settings, receiver, no_backoff):
+    from django.utils import timezone
+    from django_q.models import Schedule
+
+    settings.SHELFSIGHT_WEBHOOK_URL = receiver.url
+    receiver.statuses.extend([503] * events.WEBHOOK_ATTEMPTS)
+    body = events.webhook_body(event="tags_changed", product_ids=[7])
+
+    with pytest.raises(events.WebhookFailed, match="round 2 in 60 s"):
+        events.deliver_webhook(body)
+
+    later = Schedule.objects.get(func=events.WEBHOOK_TASK)
+    assert later.schedule_type == Schedule.ONCE
+    assert later.args == repr((body, 2))
+    assert 55 <= (later.next_run - timezone.now()).total_seconds() <= 60
+    assert events.deliver_webhook(body, 2) == 200  # the receiver is back when round 2 runs
+
+
+@pytest.mark.django_db
+def test_no_later_round_after_a_refusal_or_after_the_last_round(settings, receiver, no_backoff):
+    from django_q.models import Schedule
+
+    settings.SHELFSIGHT_WEBHOOK_URL = receiver.url
+    body = events.webhook_body(event="tags_changed", product_ids=[7])
+    receiver.statuses.append(410)
+    with pytest.raises(events.WebhookFailed):
+        events.deliver_webhook(body)
+
+    receiver.statuses.extend([500] * events.WEBHOOK_ATTEMPTS)
+    last_round = len(events.LATER_ROUND_DELAYS_SECONDS) + 1
+    with pytest.raises(events.WebhookFailed, match=f"in round {last_round}: HTTP 500$"):
+        events.deliver_webhook(body, last_round)
+
+    assert not Schedule.objects.filter(func=events.WEBHOOK_TASK).exists()

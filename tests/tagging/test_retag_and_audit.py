@@ -162,3 +162,35 @@ def test_accepting_a_proposed_tag_applies_its_confident_product_tags(
     services.accept_proposed_tag(tag=proposed, actor=admin_user)
 
     assert ProductTag.objects.get(tag=proposed).status == ProductTag.Status.APPLIED
+
+
+def test_sweep_dispatches_one_task_per_batch_of_plain_queued_analyses(product, settings, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from catalog.services import add_product_image
+    from tagging import tasks
+    from tests.factories import image_upload
+
+    settings.SHELFSIGHT_ANALYSIS_BATCH = 4
+    images = [add_product_image(product=product, upload=image_upload(colour=(index, 9, 9))) for index in range(10)]
+    ImageAnalysis.objects.all().delete()  # only the rows below
+    long_ago = timezone.now() - timedelta(hours=1)
+    for image in images[:9]:
+        ImageAnalysis.objects.create(image=image, status="queued", attempts=0)
+    ImageAnalysis.objects.create(image=images[9], status="queued", attempts=0, force=True)
+    ImageAnalysis.objects.update(created_at=long_ago)
+    dispatched = []
+    monkeypatch.setattr(tasks, "dispatch_analysis", lambda **kwargs: dispatched.append(kwargs))
+
+    assert services.sweep_stuck_analyses(older_than_seconds=600) == 10
+
+    plain = [call for call in dispatched if not call.get("force")]
+    assert len(plain) == 3  # 9 plain rows, 4 to a task
+    carried = [plain[0]["image_id"]] + [
+        ImageAnalysis.objects.get(pk=pk).image_id for call in plain for pk in call.get("along") or ()
+    ]
+    assert sorted(carried + [call["image_id"] for call in plain[1:]]) == sorted(image.pk for image in images[:9])
+    assert [call["image_id"] for call in dispatched if call.get("force")] == [images[9].pk]
+    assert ImageAnalysis.objects.filter(status="queued", created_at__gt=long_ago).count() == 10

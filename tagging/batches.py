@@ -1,0 +1,181 @@
+"""Analysing a task's image together with other queued images: calls side by side, writes at once.
+
+A burst of uploads queues one task per image, and each lone analysis pays for its own
+claim, its own transaction and its own round of tags_changed listeners. So a task that runs
+while other plain analyses wait takes up to SHELFSIGHT_ANALYSIS_BATCH - 1 of them along:
+their preparation and model calls run on a few threads next to its own analysis, and their
+outcomes are written in one transaction with a single tags_changed for all their products.
+The tasks of the images taken along find them done (or running) and end at once.
+
+Only plain work is taken along: full analyses queued by uploads and backfills down the
+default route, never a forced re-tag or a staff-chosen route, which keep their own task.
+Claims are conditional UPDATEs, like a lone analysis's, so an image is never analysed
+twice at once, and a worker killed mid-batch leaves rows that the sweep re-queues.
+"""
+
+import gc
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django_q.conf import Conf
+
+from catalog.models import ProductImage
+from tagging.events import announced_together
+from tagging.models import ImageAnalysis
+from tagging.services import (
+    ROUTE,
+    _analyse,
+    _earlier_analyses,
+    _Outcome,
+    _record,
+    _reused_outcome,
+    analyze_image,
+)
+
+logger = logging.getLogger(__name__)
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def batch_size() -> int:
+    if Conf.SYNC:  # tasks run inline as each image is saved: nothing waits to be taken along
+        return 1
+    return max(1, int(getattr(settings, "SHELFSIGHT_ANALYSIS_BATCH", 1)))
+
+
+def is_plain(*, workflow: str, force: bool, route: str) -> bool:
+    """Whether an analysis may be taken along: a full one, not forced, down the default route."""
+    return workflow == ImageAnalysis.Workflow.FULL and not force and (route or ROUTE) == ROUTE
+
+
+def analyze_image_with_companions(*, image_id: int, companions: int, along: Sequence[int] = ()) -> ImageAnalysis | None:
+    """Analyse ``image_id`` as ``analyze_image`` does, plus up to ``companions`` other queued images,
+    those of the analyses ``along`` first (see claim_companions).
+
+    Returns the analysis of ``image_id``; the companions' analyses are recorded on their rows.
+    """
+    taken = claim_companions(exclude_image_id=image_id, limit=companions, along=along)
+    if not taken:
+        return analyze_image(image_id=image_id)
+    sources = _earlier_analyses(
+        shas=[analysis.image.sha256 for analysis in taken],
+        workflow=ImageAnalysis.Workflow.FULL,
+        route=ROUTE,
+        exclude=[analysis.pk for analysis in taken],
+    )
+    futures = [
+        _threads().submit(_outcome_in_thread, analysis, sources.get(analysis.image.sha256)) for analysis in taken
+    ]
+    try:
+        return analyze_image(image_id=image_id)
+    finally:  # the images taken along are recorded whatever became of this one
+        record_together([(analysis, future.result()) for analysis, future in zip(taken, futures, strict=True)])
+
+
+def claim_companions(*, exclude_image_id: int, limit: int, along: Sequence[int] = ()) -> list[ImageAnalysis]:
+    """Claim up to ``limit`` plain queued analyses of other images; returns the claimed rows.
+
+    The analyses ``along`` come first: a task the sweep dispatched for several lost analyses
+    carries their ids, because only the task itself answers for them. The rest are the oldest
+    queued; each of those still has a task of its own should this one not take it.
+    """
+    if limit <= 0:
+        return []
+    plain_queued = ImageAnalysis.objects.filter(
+        status=ImageAnalysis.Status.QUEUED,
+        workflow=ImageAnalysis.Workflow.FULL,
+        force=False,
+        route__in=[ROUTE, ""],  # the queryset form of is_plain
+    ).exclude(image_id=exclude_image_id)
+    named = list(plain_queued.filter(pk__in=along).order_by("created_at", "id").values_list("pk", flat=True)[:limit])
+    oldest = plain_queued.exclude(pk__in=named).order_by("created_at", "id").values_list("pk", flat=True)
+    candidates = named + list(oldest[: limit - len(named)]) if len(named) < limit else named
+    claimed = _take(candidates) if candidates else []
+    if not claimed:
+        return []
+    rows = ImageAnalysis.objects.select_related("image__product").filter(pk__in=claimed).order_by("created_at", "id")
+    return list(rows)
+
+
+def _take(pks: list[int]) -> list[int]:
+    """Move those of ``pks`` still queued to running; returns the ones this call moved.
+
+    One UPDATE ... RETURNING where the database has it (SQLite 3.35+, PostgreSQL): the rows it
+    returns are exactly the ones whose status it changed, so concurrent takers never share one.
+    """
+    now = timezone.now()
+    if connection.vendor not in ("sqlite", "postgresql"):
+        return [
+            pk
+            for pk in pks
+            if ImageAnalysis.objects.filter(pk=pk, status=ImageAnalysis.Status.QUEUED).update(
+                status=ImageAnalysis.Status.RUNNING, started_at=now, attempts=F("attempts") + 1, route=ROUTE
+            )
+        ]
+    table = connection.ops.quote_name(ImageAnalysis._meta.db_table)
+    started_at = ImageAnalysis._meta.get_field("started_at").get_db_prep_value(now, connection)
+    marks = ", ".join(["%s"] * len(pks))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, started_at = %s, attempts = attempts + 1, route = %s "  # noqa: S608 - names only
+            f"WHERE id IN ({marks}) AND status = %s RETURNING id",
+            [ImageAnalysis.Status.RUNNING, started_at, ROUTE, *pks, ImageAnalysis.Status.QUEUED],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def record_together(outcomes: list[tuple[ImageAnalysis, _Outcome]]) -> None:
+    """Write every outcome in one transaction and announce the changed products once."""
+    with transaction.atomic(), announced_together():
+        for analysis, outcome in outcomes:
+            try:
+                _record(analysis=analysis, image=analysis.image, workflow=analysis.workflow, outcome=outcome)
+            except Exception as error:  # this image's writes rolled back with its savepoint; the rest stand
+                logger.exception("Recording analysis %s of image %s failed", analysis.pk, analysis.image_id)
+                failure = _Outcome(
+                    findings=None,
+                    quality=outcome.quality,
+                    fields=outcome.fields,
+                    error=str(error)[:2000],
+                    error_class=type(error).__name__,
+                )
+                _record(analysis=analysis, image=analysis.image, workflow=analysis.workflow, outcome=failure)
+
+
+def _outcome_in_thread(analysis: ImageAnalysis, source: ImageAnalysis | None) -> _Outcome:
+    """The reused outcome of ``source`` (an earlier analysis of the same bytes), or a fresh one."""
+    # Pool threads keep their database connection between batches; drop it if it went bad or stale.
+    close_old_connections()
+    image: ProductImage = analysis.image
+    try:
+        if source is not None:
+            return _reused_outcome(source=source, analysis=analysis, image=image)
+        return _analyse(analysis=analysis, image=image, workflow=analysis.workflow)
+    except Exception as error:  # recorded on the analysis, like a lone analysis does
+        logger.exception("Analysis %s of image %s failed unexpectedly", analysis.pk, image.pk)
+        return _Outcome(
+            findings=None, quality=None, fields={}, error=str(error)[:2000], error_class=type(error).__name__
+        )
+
+
+def release_threads() -> None:
+    """Stop the pool: its threads end, and collecting their thread-local state closes their database connections."""
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(wait=True)
+        _pool = None
+        gc.collect()
+
+
+def _threads() -> ThreadPoolExecutor:
+    """One pool per process (a worker runs one task at a time), so its threads and their
+    database connections are reused from batch to batch."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=max(1, batch_size() - 1), thread_name_prefix="analysis")
+    return _pool

@@ -1,0 +1,149 @@
+"""A task that takes other queued images along: on PostgreSQL, where its threads' connections see
+committed rows like separate workers would (the in-memory SQLite test database cannot)."""
+
+import threading
+
+import pytest
+
+from catalog.services import add_product_image
+from tagging.models import ImageAnalysis, ProductTag
+from tagging.services import queue_analysis
+from tagging.signals import tags_changed
+from tagging.tasks import analyze_image_task
+from tests.factories import ProductFactory, image_upload
+from tests.reliability.model_answers import tagging_answer
+
+pytestmark = [pytest.mark.scale, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def batched(provider_settings, model_server, redis_broker, settings):
+    from tagging.batches import release_threads
+
+    settings.SHELFSIGHT_ANALYSIS_BATCH = 4
+    model_server.answer = tagging_answer
+    yield model_server
+    release_threads()  # their connections would keep the test database from being dropped
+
+
+@pytest.fixture
+def announcements():
+    received: list[list[int]] = []
+
+    def listener(sender, product_ids, **kwargs):
+        received.append(sorted(product_ids))
+
+    tags_changed.connect(listener, dispatch_uid="test-batched-announcements")
+    yield received
+    tags_changed.disconnect(dispatch_uid="test-batched-announcements")
+
+
+def uploads(count: int):
+    return [
+        add_product_image(product=ProductFactory(), upload=image_upload(colour=(10 * index, 80, 200 - index)))
+        for index in range(count)
+    ]
+
+
+def test_a_task_takes_the_oldest_queued_images_along_and_announces_them_once(batched, announcements):
+    images = uploads(6)
+
+    analyze_image_task(images[2].pk)
+
+    done = set(ImageAnalysis.objects.filter(status="succeeded").values_list("image_id", flat=True))
+    assert done == {images[index].pk for index in (0, 1, 2, 3)}
+    assert set(ImageAnalysis.objects.filter(status="queued").values_list("image_id", flat=True)) == {
+        images[4].pk,
+        images[5].pk,
+    }
+    assert len(batched.chat_requests) == 4
+    for index in (0, 1, 2, 3):
+        assert ProductTag.objects.filter(image=images[index], source="ai").exists()
+    companions = sorted(images[index].product_id for index in (0, 1, 3))
+    assert sorted(announcements) == sorted([companions, [images[2].product_id]])
+
+
+def test_the_task_of_an_image_taken_along_makes_no_second_call(batched):
+    images = uploads(3)
+    analyze_image_task(images[0].pk)
+    assert len(batched.chat_requests) == 3
+
+    for image in images:
+        analyze_image_task(image.pk)
+
+    assert len(batched.chat_requests) == 3
+    for image in images:
+        assert list(image.analyses.values_list("status", flat=True)) == ["succeeded"]
+
+
+def test_forced_and_staff_routed_analyses_keep_their_own_task(batched):
+    plain, forced, routed, own = uploads(4)
+    for image in (plain, forced, routed):
+        image.analyses.all().delete()
+    queue_analysis(image_id=plain.pk)
+    queue_analysis(image_id=forced.pk, force=True)
+    queue_analysis(image_id=routed.pk, route="premium-tagging")
+
+    analyze_image_task(own.pk)
+
+    assert plain.analyses.get().status == "succeeded"
+    assert forced.analyses.get().status == "queued"
+    assert routed.analyses.get().status == "queued"
+
+
+def test_a_malformed_answer_fails_only_its_own_image_and_keeps_the_raw_text(batched):
+    images = uploads(4)
+    served, lock = [], threading.Lock()
+
+    def one_bad_answer(body):
+        with lock:  # the server answers on several threads
+            served.append(body)
+            second = len(served) == 2
+        return "{not json" if second else tagging_answer(body)
+
+    batched.answer = one_bad_answer
+
+    analyze_image_task(images[0].pk)
+
+    failed = ImageAnalysis.objects.get(status="failed")
+    assert failed.error_class == "MalformedModelOutput"
+    assert failed.raw_response == "{not json"
+    assert ImageAnalysis.objects.filter(status="succeeded").count() == 3
+    assert not ProductTag.objects.filter(image_id=failed.image_id).exists()
+
+
+def test_images_taken_along_are_never_claimed_twice(batched):
+    from tagging.batches import claim_companions
+
+    images = uploads(5)
+    first = claim_companions(exclude_image_id=images[0].pk, limit=2)
+    second = claim_companions(exclude_image_id=images[0].pk, limit=10)
+
+    assert [analysis.image_id for analysis in first] == [images[1].pk, images[2].pk]
+    assert [analysis.image_id for analysis in second] == [images[3].pk, images[4].pk]
+    assert all(analysis.status == "running" and analysis.attempts == 1 for analysis in first + second)
+    assert [analysis.route for analysis in second] == ["vision-tagging"] * 2
+
+
+def test_swept_analyses_are_all_done_whichever_of_their_tasks_runs_first(batched, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tagging import tasks
+    from tagging.services import sweep_stuck_analyses
+
+    images = uploads(8)  # their tasks were lost with a killed worker
+    ImageAnalysis.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    dispatched = []
+    monkeypatch.setattr(tasks, "dispatch_analysis", lambda **kwargs: dispatched.append(kwargs))
+    sweep_stuck_analyses(older_than_seconds=600)
+    assert len(dispatched) == 2
+
+    # The later task first: were it to take "the oldest queued", it would take the first task's
+    # images, and the first task, finding its own image done, could not reach the last one.
+    for call in reversed(dispatched):
+        analyze_image_task(**call)
+
+    assert set(ImageAnalysis.objects.values_list("status", flat=True)) == {"succeeded"}
+    assert len(batched.chat_requests) == len(images)
