@@ -144,7 +144,6 @@ def main() -> None:
             f"({value / provider_median:.2f}× baseline, n={len(samples)})"
         )
 
-
     for label, samples in paired.items():
         print(f"overhead in-call, {label:<15} median {median_us(samples):7.1f} µs  (gateway time − its provider call)")
 

@@ -41,6 +41,9 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--queries", action="store_true", help="print the SQL statements of one image")
+    parser.add_argument(
+        "--batch", type=int, default=1, help="analyse N images a task, as a worker does (tagging.batches)"
+    )
     arguments = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="shelfsight-bench-cpu-"))
@@ -83,12 +86,13 @@ def main() -> None:
             if profiler:
                 profiler.enable()
             for image in timed:
-                analysis = analyze_image(image_id=image.pk)
+                analysis = analyze(image.pk, arguments.batch)
                 assert analysis.status == ImageAnalysis.Status.SUCCEEDED, analysis.error
             if profiler:
                 profiler.disable()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         queued = OrmQ.objects.count() - queued_before
+        assert not ImageAnalysis.objects.exclude(status=ImageAnalysis.Status.SUCCEEDED).exists()
     finally:
         stop([server])
     count = len(timed)
@@ -104,6 +108,16 @@ def main() -> None:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(arguments.top)
         print(out.getvalue())
+
+
+def analyze(image_id: int, batch: int):
+    """The image's analysis, taking up to ``batch`` - 1 queued images along (none left once done)."""
+    from tagging.batches import analyze_image_with_companions
+    from tagging.services import analyze_image
+
+    if batch <= 1:
+        return analyze_image(image_id=image_id)
+    return analyze_image_with_companions(image_id=image_id, companions=batch - 1)
 
 
 if __name__ == "__main__":

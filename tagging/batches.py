@@ -26,7 +26,7 @@ from django_q.conf import Conf
 
 from catalog.models import ProductImage
 from tagging.events import announced_together
-from tagging.models import ImageAnalysis
+from tagging.models import ImageAnalysis, ProductTag
 from tagging.services import (
     ROUTE,
     _analyse,
@@ -130,13 +130,27 @@ def _take(pks: list[int]) -> list[int]:
 
 
 def record_together(outcomes: list[tuple[ImageAnalysis, _Outcome]]) -> None:
-    """Write every outcome in one transaction and announce the changed products once."""
+    """Write every outcome in one transaction and announce the changed products once.
+
+    The products' tag rows are read in one query for the batch, not twice for every image.
+    """
     with transaction.atomic(), announced_together():
+        product_tags = _tags_of_products({analysis.image.product_id for analysis, _ in outcomes})
         for analysis, outcome in outcomes:
             try:
-                _record(analysis=analysis, image=analysis.image, workflow=analysis.workflow, outcome=outcome)
+                _record(
+                    analysis=analysis,
+                    image=analysis.image,
+                    workflow=analysis.workflow,
+                    outcome=outcome,
+                    product_tags=product_tags[analysis.image.product_id],
+                )
             except Exception as error:  # this image's writes rolled back with its savepoint; the rest stand
                 logger.exception("Recording analysis %s of image %s failed", analysis.pk, analysis.image_id)
+                # Rows changed in memory before the failure were rolled back in the database.
+                product_tags[analysis.image.product_id] = list(
+                    ProductTag.objects.filter(product_id=analysis.image.product_id)
+                )
                 failure = _Outcome(
                     findings=None,
                     quality=outcome.quality,
@@ -145,6 +159,13 @@ def record_together(outcomes: list[tuple[ImageAnalysis, _Outcome]]) -> None:
                     error_class=type(error).__name__,
                 )
                 _record(analysis=analysis, image=analysis.image, workflow=analysis.workflow, outcome=failure)
+
+
+def _tags_of_products(product_ids: set[int]) -> dict[int, list[ProductTag]]:
+    rows: dict[int, list[ProductTag]] = {product_id: [] for product_id in product_ids}
+    for row in ProductTag.objects.filter(product_id__in=product_ids):
+        rows[row.product_id].append(row)
+    return rows
 
 
 def _outcome_in_thread(analysis: ImageAnalysis, source: ImageAnalysis | None) -> _Outcome:

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from catalog.models import Product, ProductImage
@@ -84,14 +84,13 @@ def analyze_image(
     """
     if workflow not in ImageAnalysis.Workflow.values:
         raise ValueError(f"Unknown workflow {workflow!r}.")
+    if not force:
+        settled = _settled_analysis(image_id=image_id, workflow=workflow)
+        if settled is not None:
+            return settled
     image = ProductImage.objects.select_related("product").filter(pk=image_id).first()
     if image is None:
         return None
-    if not force:
-        finished = _succeeded_analysis(image=image, workflow=workflow)
-        if finished is not None:
-            _drop_unneeded_queued(image=image, workflow=workflow)
-            return finished
     analysis, claimed = _claim(image=image, workflow=workflow, force=force, requested_by=requested_by, route=route)
     if not claimed:
         return analysis
@@ -118,10 +117,9 @@ def queue_analysis(
     needless = [ImageAnalysis.Status.QUEUED, ImageAnalysis.Status.RUNNING]  # already pending
     if not force:
         needless.append(ImageAnalysis.Status.SUCCEEDED)
-    if ImageAnalysis.objects.filter(image_id=image_id, workflow=workflow, status__in=needless).exists():
-        return None
-    if not ProductImage.objects.filter(pk=image_id).exists():
-        return None
+    pending_or_done = ImageAnalysis.objects.filter(image_id=OuterRef("pk"), workflow=workflow, status__in=needless)
+    if not ProductImage.objects.filter(pk=image_id).exclude(Exists(pending_or_done)).exists():
+        return None  # gone, or nothing to do
     return ImageAnalysis.objects.create(
         image_id=image_id,
         workflow=workflow,
@@ -132,18 +130,26 @@ def queue_analysis(
     )
 
 
-def _succeeded_analysis(*, image: ProductImage, workflow: str) -> ImageAnalysis | None:
-    return (
-        ImageAnalysis.objects.filter(image=image, workflow=workflow, status=ImageAnalysis.Status.SUCCEEDED)
-        .order_by("-finished_at", "-id")
-        .first()
+def _settled_analysis(*, image_id: int, workflow: str) -> ImageAnalysis | None:
+    """What makes a plain run needless, from one query: the latest succeeded analysis (plain
+    queued duplicates of it are dropped), else one running now; None if the image needs one.
+
+    Most tasks of a busy queue end here: another task took their image along.
+    """
+    rows = list(
+        ImageAnalysis.objects.filter(
+            image_id=image_id,
+            workflow=workflow,
+            status__in=[ImageAnalysis.Status.SUCCEEDED, ImageAnalysis.Status.RUNNING, ImageAnalysis.Status.QUEUED],
+        )
     )
-
-
-def _drop_unneeded_queued(*, image: ProductImage, workflow: str) -> None:
-    ImageAnalysis.objects.filter(
-        image=image, workflow=workflow, status=ImageAnalysis.Status.QUEUED, force=False
-    ).delete()
+    succeeded = [row for row in rows if row.status == ImageAnalysis.Status.SUCCEEDED]
+    if succeeded:
+        needless = [row.pk for row in rows if row.status == ImageAnalysis.Status.QUEUED and not row.force]
+        if needless:
+            ImageAnalysis.objects.filter(pk__in=needless, status=ImageAnalysis.Status.QUEUED).delete()
+        return max(succeeded, key=lambda row: (row.finished_at or row.created_at, row.pk))
+    return next((row for row in rows if row.status == ImageAnalysis.Status.RUNNING), None)
 
 
 def _claim(*, image: ProductImage, workflow: str, force: bool, requested_by, route: str) -> tuple[ImageAnalysis, bool]:
@@ -316,7 +322,16 @@ def _ask_model(
     return _Outcome(findings=findings, quality=quality, fields=fields)
 
 
-def _record(*, analysis: ImageAnalysis, image: ProductImage, workflow: str, outcome: _Outcome) -> ImageAnalysis:
+def _record(
+    *,
+    analysis: ImageAnalysis,
+    image: ProductImage,
+    workflow: str,
+    outcome: _Outcome,
+    product_tags: list[ProductTag] | None = None,
+) -> ImageAnalysis:
+    """Write the outcome. ``product_tags``, when given, are the product's tag rows as they stand
+    (read once for a whole batch); they are kept current with what this writes."""
     for name, value in outcome.fields.items():
         setattr(analysis, name, value)
     if outcome.quality is not None:
@@ -337,7 +352,7 @@ def _record(*, analysis: ImageAnalysis, image: ProductImage, workflow: str, outc
         analysis.save()
         changed = False
         if workflow in _TAG_WORKFLOWS:
-            changed |= _apply_tags(analysis=analysis, image=image, findings=outcome.findings)
+            changed |= _apply_tags(analysis=analysis, image=image, findings=outcome.findings, current=product_tags)
         if workflow in _QUALITY_WORKFLOWS and outcome.quality is not None:
             _flag_quality(analysis=analysis, image=image, quality=outcome.quality)
         if workflow in _PROHIBITED_WORKFLOWS:
@@ -376,16 +391,25 @@ def _capped(findings: list[Finding]) -> list[Finding]:
     return ranked[:MAX_TAGS_PER_IMAGE]
 
 
-def _apply_tags(*, analysis: ImageAnalysis, image: ProductImage, findings: Findings) -> bool:
+def _apply_tags(
+    *, analysis: ImageAnalysis, image: ProductImage, findings: Findings, current: list[ProductTag] | None = None
+) -> bool:
     """Write the analysis's tags: new rows and their audit events in one INSERT each, updates
-    and supersessions row by row (rare: re-analyses only)."""
+    and supersessions row by row (rare: re-analyses only).
+
+    ``current`` is the product's tag rows if the caller read them already; rows created here
+    are added to it, so the next image of the same product in a batch sees them.
+    """
     product = image.product
     chosen: dict[int, tuple[Tag, float]] = {}
     for finding in _capped(findings.tags):
         tag = vocabulary.resolve(facet=finding.facet, value=finding.value, analysis=analysis)
         if tag is not None and (tag.pk not in chosen or finding.confidence > chosen[tag.pk][1]):
             chosen[tag.pk] = (tag, finding.confidence)
-    existing = {row.tag_id: row for row in ProductTag.objects.filter(product=product, tag_id__in=list(chosen))}
+    if current is None:
+        existing = {row.tag_id: row for row in ProductTag.objects.filter(product=product, tag_id__in=list(chosen))}
+    else:
+        existing = {row.tag_id: row for row in current if row.tag_id in chosen}
     events: list[ProductTagEvent] = []
     fresh = []
     for tag, confidence in chosen.values():
@@ -426,18 +450,7 @@ def _apply_tags(*, analysis: ImageAnalysis, image: ProductImage, findings: Findi
         row.save(update_fields=["confidence", "status", "band", "analysis", "image", "model", "updated_at"])
         events.append(_event_row(row, ProductTagEvent.Action.UPDATED, analysis=analysis, before=before))
         changed |= ProductTag.Status.APPLIED in (before, status)
-    stale = (
-        ProductTag.objects.filter(
-            product=product,
-            image=image,
-            source=ProductTag.Source.AI,
-            status__in=_OPEN_MACHINE_STATUSES,
-            reviewed_by__isnull=True,
-            reviewed_at__isnull=True,
-        )
-        .exclude(tag_id__in=list(chosen))
-        .exclude(analysis=analysis)
-    )
+    stale = _stale_machine_tags(analysis=analysis, image=image, chosen=chosen, current=current)
     for row in stale:
         before = row.status
         row.status = ProductTag.Status.SUPERSEDED
@@ -453,7 +466,39 @@ def _apply_tags(*, analysis: ImageAnalysis, image: ProductImage, findings: Findi
         )
         changed |= before == ProductTag.Status.APPLIED
     ProductTagEvent.objects.bulk_create(events)
+    if current is not None:
+        current.extend([*created, *raced.values()])
     return changed
+
+
+def _stale_machine_tags(
+    *, analysis: ImageAnalysis, image: ProductImage, chosen: dict, current: list[ProductTag] | None
+) -> list[ProductTag]:
+    """Open machine tags that an earlier analysis of this image wrote and this one did not find."""
+    if current is None:
+        return list(
+            ProductTag.objects.filter(
+                product_id=image.product_id,
+                image=image,
+                source=ProductTag.Source.AI,
+                status__in=_OPEN_MACHINE_STATUSES,
+                reviewed_by__isnull=True,
+                reviewed_at__isnull=True,
+            )
+            .exclude(tag_id__in=list(chosen))
+            .exclude(analysis=analysis)
+        )
+    return [
+        row
+        for row in current
+        if row.image_id == image.pk
+        and row.source == ProductTag.Source.AI
+        and row.status in _OPEN_MACHINE_STATUSES
+        and row.reviewed_by_id is None
+        and row.reviewed_at is None
+        and row.tag_id not in chosen
+        and row.analysis_id != analysis.pk
+    ]
 
 
 def _create_machine_tags(rows: list[ProductTag]) -> tuple[list[ProductTag], dict[int, ProductTag]]:

@@ -11,6 +11,12 @@ still reaches the minimum and send that decode as it is when it also fits the ma
 of the whole file remains, and no scale can skip it. A decode larger than the maximum (and
 every non-JPEG source) is block-averaged with ``Image.reduce`` and resampled to the maximum.
 Orientation is applied last, on the small image.
+
+An upload that already is what we would make (an upright RGB JPEG within the size bounds,
+with no metadata beyond its JFIF header, no larger than SEND_AS_UPLOADED_MAX_BYTES) is sent as
+uploaded: re-encoding it would spend CPU and lose a generation of quality for nothing. Any
+EXIF (which may carry GPS coordinates or a camera serial) or comment means a re-encode,
+which leaves them behind.
 """
 
 import io
@@ -28,6 +34,7 @@ MIN_MODEL_IMAGE_SIDE = 384
 MAX_MODEL_IMAGE_SIDE = 1024
 _JPEG_SCALES = (8, 4, 2, 1)
 JPEG_QUALITY = 82
+SEND_AS_UPLOADED_MAX_BYTES = 200_000  # the payload ceiling: larger uploads are re-encoded smaller
 _WHITE = (255, 255, 255)
 
 
@@ -66,15 +73,21 @@ def prepare_image(
         else:
             target = _fitted_size((original_width, original_height), max_side)
         orientation = source.getexif().get(ImageOps.ExifTags.Base.Orientation, 1)
+        as_uploaded = _sendable_as_uploaded(source, content, target, (original_width, original_height))
         image = _shrink(_as_rgb(source), target)
     if orientation != 1:
         image = _oriented(image, orientation)
         if orientation in (5, 6, 7, 8):
             original_width, original_height = original_height, original_width
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=JPEG_QUALITY, optimize=False)
+    if as_uploaded:
+        jpeg = content
+    else:
+        buffer = io.BytesIO()
+        # Pillow copies a source's COM comment into the output unless told otherwise.
+        image.save(buffer, format="JPEG", quality=JPEG_QUALITY, optimize=False, comment=b"")
+        jpeg = buffer.getvalue()
     return PreparedImage(
-        jpeg=buffer.getvalue(),
+        jpeg=jpeg,
         width=image.width,
         height=image.height,
         original_width=original_width,
@@ -91,6 +104,20 @@ def naive_prepare(content: bytes, *, max_side: int = MODEL_IMAGE_SIDE) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=JPEG_QUALITY)
     return buffer.getvalue()
+
+
+def _sendable_as_uploaded(
+    source: Image.Image, content: bytes, target: tuple[int, int], original: tuple[int, int]
+) -> bool:
+    """Whether ``content`` is already the payload: see the module's docstring."""
+    return (
+        source.format == "JPEG"
+        and source.mode == "RGB"
+        and source.size == original == target  # decoded whole, no resize
+        and len(content) <= SEND_AS_UPLOADED_MAX_BYTES
+        and all(marker == "APP0" for marker, _ in getattr(source, "applist", []))  # JFIF only: no EXIF, ICC, XMP
+        and "comment" not in source.info
+    )
 
 
 def _draft_request(size: tuple[int, int], min_side: int) -> tuple[int, int]:

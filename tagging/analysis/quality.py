@@ -46,9 +46,15 @@ class QualityReport:
 
 def laplacian_variance(grey: np.ndarray) -> float:
     """Variance of the 4-neighbour Laplacian: high for crisp edges, low for blur."""
-    pixels = grey.astype(np.float32)
+    # Exact integer sums (int16 holds every value, -1020..1020): cheaper than float temporaries
+    # and ndarray.var, and an integer product never wakes a multi-threaded BLAS in a worker.
+    pixels = grey.astype(np.int16)
     laplacian = pixels[:-2, 1:-1] + pixels[2:, 1:-1] + pixels[1:-1, :-2] + pixels[1:-1, 2:] - 4 * pixels[1:-1, 1:-1]
-    return float(laplacian.var())
+    values = laplacian.ravel().astype(np.int64)
+    if not values.size:
+        return 0.0
+    mean = int(values.sum()) / values.size
+    return float(max(0.0, int(values @ values) / values.size - mean * mean))
 
 
 def measure_quality(image: Image.Image, *, original_size: tuple[int, int] | None = None) -> QualityReport:
@@ -69,7 +75,7 @@ def measure_quality(image: Image.Image, *, original_size: tuple[int, int] | None
     centre = grey[rows // 4 : rows - rows // 4, columns // 4 : columns - columns // 4]
     highlights = float((centre >= _CLIPPED_LEVEL_HIGH).mean())
     shadows = float((centre <= _CLIPPED_LEVEL_LOW).mean())
-    border = border_deviation(np.asarray(image.convert("RGB")))
+    border = border_deviation(image if image.mode == "RGB" else image.convert("RGB"))
 
     parts = {
         "sharpness": _ramp(np.log1p(sharpness), np.log1p(_BLURRY_AT), np.log1p(_SHARP_AT)),
@@ -108,19 +114,27 @@ def measure_quality(image: Image.Image, *, original_size: tuple[int, int] | None
     )
 
 
-def border_deviation(rgb: np.ndarray) -> float:
+def border_deviation(rgb: Image.Image) -> float:
     """Mean per-channel standard deviation of a 4 % frame: near 0 for a clean backdrop."""
-    height, width = rgb.shape[:2]
+    # From the frame's histograms (C, a few thousand pixels) rather than a float copy of it:
+    # the same population deviation at a tenth of the cost.
+    width, height = rgb.size
     band = max(1, round(min(height, width) * 0.04))
-    frame = np.concatenate(
-        [
-            rgb[:band].reshape(-1, 3),
-            rgb[-band:].reshape(-1, 3),
-            rgb[:, :band].reshape(-1, 3),
-            rgb[:, -band:].reshape(-1, 3),
-        ]
-    ).astype(np.float32)
-    return float(frame.std(axis=0).mean())
+    boxes = (
+        (0, 0, width, band),
+        (0, height - band, width, height),
+        (0, 0, band, height),
+        (width - band, 0, width, height),
+    )
+    counts = np.zeros(3 * 256, dtype=np.int64)
+    for box in boxes:
+        counts += rgb.crop(box).histogram()
+    counts = counts.reshape(3, 256)
+    levels = np.arange(256, dtype=np.int64)
+    pixels = counts.sum(axis=1)
+    means = (counts @ levels) / pixels
+    variances = (counts @ (levels * levels)) / pixels - means * means
+    return float(np.sqrt(np.maximum(variances, 0.0)).mean())
 
 
 def _ramp(value: float, low: float, high: float) -> float:

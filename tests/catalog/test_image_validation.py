@@ -12,6 +12,7 @@ from tests.factories import image_bytes
 
 def png_of_size(width: int, height: int) -> bytes:
     """A valid PNG header claiming ``width``×``height`` with one tiny compressed scanline block."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 

@@ -147,3 +147,33 @@ def test_swept_analyses_are_all_done_whichever_of_their_tasks_runs_first(batched
 
     assert set(ImageAnalysis.objects.values_list("status", flat=True)) == {"succeeded"}
     assert len(batched.chat_requests) == len(images)
+
+
+def test_images_of_one_product_in_a_batch_update_its_tags_and_leave_staff_decisions_alone(batched, admin_user):
+    from tagging.models import ProductTagEvent
+    from tagging.services import reject_tags
+
+    batched.answer = tagging_answer({})  # every image finds the same tags
+    product = ProductFactory()
+    first = add_product_image(product=product, upload=image_upload(colour=(1, 2, 3)))
+    analyze_image_task(first.pk)  # alone: nothing else waits
+    rejected = ProductTag.objects.filter(product=product).order_by("id").first()
+    reject_tags(product_tag_ids=[rejected.pk], reviewer=admin_user)
+    tags_before = set(ProductTag.objects.filter(product=product).values_list("tag_id", flat=True))
+
+    second, third = (add_product_image(product=product, upload=image_upload(colour=(c, 5, 6))) for c in (4, 7))
+    other = add_product_image(product=ProductFactory(), upload=image_upload(colour=(9, 9, 9)))
+    analyze_image_task(other.pk)  # takes second and third along, in one transaction
+
+    assert set(ImageAnalysis.objects.values_list("status", flat=True)) == {"succeeded"}
+    rows = ProductTag.objects.filter(product=product)
+    assert set(rows.values_list("tag_id", flat=True)) == tags_before  # updated, not doubled
+    rejected.refresh_from_db()
+    assert (rejected.status, rejected.reviewed_by_id) == ("rejected", admin_user.pk)
+    assert rejected.analysis.image_id == first.pk
+    assert second.analyses.get().status == "succeeded"
+    third_analysis = third.analyses.get()
+    assert set(rows.exclude(pk=rejected.pk).values_list("analysis_id", flat=True)) == {third_analysis.pk}
+    updates = ProductTagEvent.objects.filter(product_tag__product=product, action="updated")
+    assert updates.count() == 2 * (len(tags_before) - 1)  # second, then third, over every undecided row
+    assert not updates.filter(product_tag=rejected).exists()

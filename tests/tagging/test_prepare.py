@@ -128,3 +128,46 @@ def test_sixteen_bit_greyscale_png_is_scaled_not_clipped():
     row = np.asarray(prepared.pixels)[32, :, 0].astype(int)
     assert row[0] < 10 and row[-1] > 245
     assert 100 < row[128] < 156  # mid-grey stays mid-grey instead of saturating to white
+
+
+def _photo(size=(640, 480)) -> Image.Image:
+    return Image.merge(
+        "RGB", [Image.linear_gradient("L").resize(size), Image.effect_noise(size, 30), Image.new("L", size, 90)]
+    )
+
+
+def test_an_upright_metadata_free_jpeg_within_the_bounds_is_sent_as_uploaded():
+    content = _encoded(_photo(), "JPEG", quality=85)
+
+    prepared = prepare_image(content)
+
+    assert prepared.jpeg == content
+    assert (prepared.width, prepared.height) == (640, 480)
+    assert prepared.pixels.size == (640, 480)
+
+
+def test_exif_and_comments_never_reach_the_provider():
+    exif = Image.Exif()
+    exif[0x8825] = {2: (52.0, 31.0, 12.0)}  # GPSInfo: where the photo was taken
+    exif[0x0110] = "Camera X100"
+    with_exif = _encoded(_photo(), "JPEG", quality=85, exif=exif)
+    with_comment = _encoded(_photo(), "JPEG", quality=85, comment=b"shot at 12 Example Street")
+
+    for content in (with_exif, with_comment):
+        prepared = prepare_image(content)
+        assert prepared.jpeg != content
+        with Image.open(io.BytesIO(prepared.jpeg)) as sent:
+            assert not sent.getexif()
+            assert "comment" not in sent.info
+            assert all(marker == "APP0" for marker, _ in sent.applist)
+
+
+def test_jpegs_larger_than_the_payload_ceiling_or_the_side_limit_are_re_encoded():
+    heavy = _encoded(_photo(), "JPEG", quality=100, subsampling=0)  # over 200 KB of noise
+    assert len(heavy) > 200_000
+    wide = _encoded(_photo((900, 600)), "JPEG", quality=85)
+
+    assert prepare_image(heavy).jpeg != heavy
+    assert prepare_image(heavy).size_bytes <= 200_000
+    assert prepare_image(wide).jpeg != wide
+    assert prepare_image(_encoded(_photo(), "PNG")).jpeg[:2] == b"\xff\xd8"

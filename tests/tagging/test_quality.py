@@ -63,3 +63,35 @@ def test_laplacian_variance_is_zero_for_a_flat_image():
     import numpy as np
 
     assert laplacian_variance(np.full((50, 50), 128, dtype=np.uint8)) == 0
+
+
+def test_laplacian_variance_is_the_variance_of_the_four_neighbour_laplacian():
+    import numpy as np
+
+    grey = np.random.default_rng(7).integers(0, 256, size=(60, 80), dtype=np.uint8)
+    pixels = grey.astype(np.float64)
+    laplacian = pixels[:-2, 1:-1] + pixels[2:, 1:-1] + pixels[1:-1, :-2] + pixels[1:-1, 2:] - 4 * pixels[1:-1, 1:-1]
+
+    assert laplacian_variance(grey) == pytest.approx(laplacian.var(), rel=1e-9)
+    assert laplacian_variance(np.zeros((1, 40), dtype=np.uint8)) == 0
+
+
+def test_border_deviation_is_the_mean_channel_deviation_of_a_four_percent_frame():
+    import numpy as np
+
+    from tagging.analysis.quality import border_deviation
+
+    rgb = np.random.default_rng(3).integers(0, 256, size=(100, 150, 3), dtype=np.uint8)
+    rgb[4:-4, 4:-4] = 255  # the product: not part of the frame
+    band = 4
+    frame = np.concatenate(
+        [
+            rgb[:band].reshape(-1, 3),
+            rgb[-band:].reshape(-1, 3),
+            rgb[:, :band].reshape(-1, 3),
+            rgb[:, -band:].reshape(-1, 3),
+        ]
+    ).astype(np.float64)
+
+    assert border_deviation(Image.fromarray(rgb)) == pytest.approx(frame.std(axis=0).mean(), rel=1e-9)
+    assert border_deviation(Image.new("RGB", (100, 150), (250, 250, 250))) == 0
