@@ -216,6 +216,8 @@ def _earlier_analyses(*, shas: list[str], workflow: str, route: str, exclude: li
         .select_related("image")
         .order_by("-finished_at", "-id")
     )
+    if len(shas) == 1:  # a lone analysis: the newest row is the answer (bytes analysed often have many)
+        sources = sources[:1]
     latest: dict[str, ImageAnalysis] = {}
     for source in sources:
         latest.setdefault(source.image.sha256, source)

@@ -177,3 +177,18 @@ def test_images_of_one_product_in_a_batch_update_its_tags_and_leave_staff_decisi
     updates = ProductTagEvent.objects.filter(product_tag__product=product, action="updated")
     assert updates.count() == 2 * (len(tags_before) - 1)  # second, then third, over every undecided row
     assert not updates.filter(product_tag=rejected).exists()
+
+
+def test_databases_without_returning_claim_row_by_row_and_never_twice(batched, monkeypatch):
+    from django.db import connection
+
+    from tagging.batches import _take
+
+    images = uploads(3)
+    pks = list(ImageAnalysis.objects.filter(image__in=images).order_by("id").values_list("pk", flat=True))
+    ImageAnalysis.objects.filter(pk=pks[0]).update(status="running")  # another worker has it
+    monkeypatch.setattr(connection, "vendor", "mysql")
+
+    assert _take(pks) == pks[1:]
+    assert _take(pks) == []
+    assert set(ImageAnalysis.objects.filter(pk__in=pks[1:]).values_list("status", "attempts")) == {("running", 1)}

@@ -87,6 +87,17 @@ def test_an_image_with_bytes_already_analysed_reuses_that_analysis_at_no_cost(
     assert ProductTag.objects.filter(product=other_product, tag__slug="navy").exists()
 
 
+def test_reuse_takes_the_newest_analysis_of_the_same_bytes(product_image, provider_settings, answering):
+    answering(full_answer())
+    services.analyze_image(image_id=product_image.pk)
+    newest = services.analyze_image(image_id=product_image.pk, force=True)
+    copy = add_product_image(product=ProductFactory(), upload=image_upload(size=(640, 480), colour=(30, 40, 120)))
+
+    reused = services.analyze_image(image_id=copy.pk)
+
+    assert reused.reused_from_id == newest.pk
+
+
 def test_enqueue_retag_queues_forced_analyses_that_run_after_commit(
     product_image, provider_settings, answering, model_server, sync_tasks, django_capture_on_commit_callbacks
 ):
