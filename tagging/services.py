@@ -447,16 +447,16 @@ def _apply_tags(
             continue  # just created, staff decided, or this analysis already wrote it (a re-run)
         status, band = status_for(confidence=confidence, tag=tag)
         before = row.status
-        row.confidence, row.status, row.band = confidence, status, band
-        row.analysis, row.image, row.model = analysis, image, analysis.model
-        row.save(update_fields=["confidence", "status", "band", "analysis", "image", "model", "updated_at"])
+        changes = {"confidence": confidence, "status": status, "band": band, "analysis": analysis, "image": image}
+        if not _update_undecided(row, **changes, model=analysis.model):
+            continue  # staff decided on it a moment ago
         events.append(_event_row(row, ProductTagEvent.Action.UPDATED, analysis=analysis, before=before))
         changed |= ProductTag.Status.APPLIED in (before, status)
     stale = _stale_machine_tags(analysis=analysis, image=image, chosen=chosen, current=current)
     for row in stale:
         before = row.status
-        row.status = ProductTag.Status.SUPERSEDED
-        row.save(update_fields=["status", "updated_at"])
+        if not _update_undecided(row, status=ProductTag.Status.SUPERSEDED):
+            continue
         events.append(
             _event_row(
                 row,
@@ -471,6 +471,23 @@ def _apply_tags(
     if current is not None:
         current.extend([*created, *raced.values()])
     return changed
+
+
+def _update_undecided(row: ProductTag, **changes) -> bool:
+    """Apply ``changes`` to a machine tag unless staff have decided on it since it was read.
+
+    The condition is in the UPDATE itself, so a decision committed after the read is never
+    overwritten. Returns whether the row changed; ``row`` then holds the new values.
+    """
+    now = timezone.now()
+    updated = ProductTag.objects.filter(
+        pk=row.pk, source=ProductTag.Source.AI, reviewed_by__isnull=True, reviewed_at__isnull=True
+    ).update(**changes, updated_at=now)
+    if updated:
+        for name, value in changes.items():
+            setattr(row, name, value)
+        row.updated_at = now
+    return bool(updated)
 
 
 def _stale_machine_tags(

@@ -205,3 +205,33 @@ def test_sweep_dispatches_one_task_per_batch_of_plain_queued_analyses(product, s
     assert sorted(carried + [call["image_id"] for call in plain[1:]]) == sorted(image.pk for image in images[:9])
     assert [call["image_id"] for call in dispatched if call.get("force")] == [images[9].pk]
     assert ImageAnalysis.objects.filter(status="queued", created_at__gt=long_ago).count() == 10
+
+
+def test_a_staff_decision_made_after_a_batch_read_the_tags_is_never_overwritten(
+    product_image, provider_settings, answering, admin_user
+):
+    import json
+
+    from tagging.analysis.parsing import parse_answer
+
+    product = product_image.product
+    answering(full_answer())
+    services.analyze_image(image_id=product_image.pk)
+    read_by_the_batch = list(ProductTag.objects.filter(product=product))
+    navy = _tag(product, "colour", "navy")
+    services.reject_tags(product_tag_ids=[navy.pk], reviewer=admin_user)  # meanwhile, in the admin
+    second = add_product_image(product=product, upload=image_upload(colour=(200, 10, 10)))
+    analysis = ImageAnalysis.objects.create(image=second, status="running", model="gemini-2.5-flash")
+
+    services._apply_tags(
+        analysis=analysis,
+        image=second,
+        findings=parse_answer(json.dumps(full_answer(co="navy 99")), workflow="full"),
+        current=read_by_the_batch,
+    )
+
+    navy.refresh_from_db()
+    assert (navy.status, navy.reviewed_by_id) == (ProductTag.Status.REJECTED, admin_user.pk)
+    assert not navy.events.filter(action=ProductTagEvent.Action.UPDATED).exists()
+    others = ProductTag.objects.filter(product=product).exclude(pk=navy.pk)
+    assert set(others.values_list("analysis_id", flat=True)) == {analysis.pk}
