@@ -1,4 +1,6 @@
-"""State changes of tagging: analysing images, applying tags, staff decisions, flags.
+"""State changes of tagging: analysing images, staff decisions on tags, flags, upkeep.
+
+Writing an analysis's tags lives in tagging.machine_tags.
 
 The model call always happens outside any transaction this module opens; the writes that
 follow it are one short transaction, so SQLite's single writer is held for milliseconds.
@@ -11,7 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -24,21 +26,19 @@ from tagging import vocabulary
 from tagging.analysis.local import ANALYSER_NAME as LOCAL_ANALYSER
 from tagging.analysis.local import MODEL_NAME as LOCAL_MODEL
 from tagging.analysis.local import analyse_locally
-from tagging.analysis.parsing import Finding, Findings, MalformedModelOutput, parse_answer
+from tagging.analysis.parsing import Findings, MalformedModelOutput, parse_answer
 from tagging.analysis.prepare import MIN_MODEL_IMAGE_SIDE, MODEL_IMAGE_SIDE, prepare_image
 from tagging.analysis.prompts import PROMPT_VERSION, messages_for
 from tagging.analysis.quality import QualityReport, measure_quality
 from tagging.analysis.schema import schema_for, schema_name
 from tagging.events import announce_tags_changed
-from tagging.models import Facet, Flag, ImageAnalysis, ProductTag, ProductTagEvent, Tag, TagSynonym
+from tagging.machine_tags import APPLY_MEDIUM_AT, apply_machine_tags, record_tag_event, status_for
+from tagging.models import Flag, ImageAnalysis, ProductTag, ProductTagEvent, Tag, TagSynonym
 
 logger = logging.getLogger(__name__)
 
 ROUTE = "vision-tagging"
 PROVIDER_ANALYSER = "provider"
-APPLY_HIGH_AT = 0.90
-APPLY_MEDIUM_AT = 0.75
-MAX_TAGS_PER_IMAGE = 8
 MAX_ANALYSIS_ATTEMPTS = 3
 MAX_OUTPUT_TOKENS = 400
 # Typical usage of one full analysis, measured by bench/tagging_cost.py (see BENCHMARKS.md).
@@ -48,7 +48,6 @@ TYPICAL_OUTPUT_TOKENS = 45
 _TAG_WORKFLOWS = {ImageAnalysis.Workflow.FULL, ImageAnalysis.Workflow.ATTRIBUTES}
 _QUALITY_WORKFLOWS = {ImageAnalysis.Workflow.FULL, ImageAnalysis.Workflow.QUALITY}
 _PROHIBITED_WORKFLOWS = {ImageAnalysis.Workflow.FULL, ImageAnalysis.Workflow.PROHIBITED}
-_OPEN_MACHINE_STATUSES = (ProductTag.Status.APPLIED, ProductTag.Status.NEEDS_REVIEW)
 
 
 def quality_flag_below() -> float:
@@ -354,7 +353,9 @@ def _record(
         analysis.save()
         changed = False
         if workflow in _TAG_WORKFLOWS:
-            changed |= _apply_tags(analysis=analysis, image=image, findings=outcome.findings, current=product_tags)
+            changed |= apply_machine_tags(
+                analysis=analysis, image=image, findings=outcome.findings, current=product_tags
+            )
         if workflow in _QUALITY_WORKFLOWS and outcome.quality is not None:
             _flag_quality(analysis=analysis, image=image, quality=outcome.quality)
         if workflow in _PROHIBITED_WORKFLOWS:
@@ -362,204 +363,6 @@ def _record(
         if changed:
             announce_tags_changed(product_ids=[image.product_id])
     return analysis
-
-
-# --- applying tags -------------------------------------------------------------------------
-
-
-def status_for(*, confidence: float, tag: Tag) -> tuple[str, str]:
-    """(status, band) for a machine tag. A proposed vocabulary value always waits for staff."""
-    if confidence >= APPLY_HIGH_AT:
-        status, band = ProductTag.Status.APPLIED, ProductTag.Band.HIGH
-    elif confidence >= APPLY_MEDIUM_AT:
-        status, band = ProductTag.Status.APPLIED, ProductTag.Band.MEDIUM
-    else:
-        status, band = ProductTag.Status.NEEDS_REVIEW, ProductTag.Band.LOW
-    if tag.status != Tag.Status.CANONICAL:
-        status = ProductTag.Status.NEEDS_REVIEW
-    return status, band
-
-
-def _capped(findings: list[Finding]) -> list[Finding]:
-    """At most MAX_TAGS_PER_IMAGE findings, one per value: the attribute facets first (they are
-    what the storefront filters on), then keywords by confidence. Keywords past the cap stay
-    in the analysis result, visible to staff, but are not written as tags."""
-    best: dict[tuple[str, str], Finding] = {}
-    for finding in findings:
-        key = (finding.facet, vocabulary.singular(vocabulary.normalise(finding.value)))
-        if key[1] and (key not in best or finding.confidence > best[key].confidence):
-            best[key] = finding
-    ranked = sorted(best.values(), key=lambda finding: (finding.facet == Facet.KEYWORD, -finding.confidence))
-    return ranked[:MAX_TAGS_PER_IMAGE]
-
-
-def _apply_tags(
-    *, analysis: ImageAnalysis, image: ProductImage, findings: Findings, current: list[ProductTag] | None = None
-) -> bool:
-    """Write the analysis's tags: new rows and their audit events in one INSERT each, updates
-    and supersessions row by row (rare: re-analyses only).
-
-    ``current`` is the product's tag rows if the caller read them already; rows created here
-    are added to it, so the next image of the same product in a batch sees them.
-    """
-    product = image.product
-    chosen: dict[int, tuple[Tag, float]] = {}
-    for finding in _capped(findings.tags):
-        tag = vocabulary.resolve(facet=finding.facet, value=finding.value, analysis=analysis)
-        if tag is not None and (tag.pk not in chosen or finding.confidence > chosen[tag.pk][1]):
-            chosen[tag.pk] = (tag, finding.confidence)
-    if current is None:
-        existing = {row.tag_id: row for row in ProductTag.objects.filter(product=product, tag_id__in=list(chosen))}
-    else:
-        existing = {row.tag_id: row for row in current if row.tag_id in chosen}
-    events: list[ProductTagEvent] = []
-    fresh = []
-    for tag, confidence in chosen.values():
-        status, band = status_for(confidence=confidence, tag=tag)
-        if tag.pk not in existing:
-            fresh.append(
-                ProductTag(
-                    product=product,
-                    tag=tag,
-                    confidence=confidence,
-                    band=band,
-                    source=ProductTag.Source.AI,
-                    status=status,
-                    analysis=analysis,
-                    image=image,
-                    model=analysis.model,
-                )
-            )
-    created, raced = _create_machine_tags(fresh)
-    changed = False
-    for row in created:
-        action = (
-            ProductTagEvent.Action.APPLIED
-            if row.status == ProductTag.Status.APPLIED
-            else ProductTagEvent.Action.PROPOSED
-        )
-        events.append(_event_row(row, action, analysis=analysis, before=""))
-        changed |= row.status == ProductTag.Status.APPLIED
-    existing.update(raced)
-    for tag, confidence in chosen.values():
-        row = existing.get(tag.pk)
-        if row is None or row.is_human_decision or row.analysis_id == analysis.pk:
-            continue  # just created, staff decided, or this analysis already wrote it (a re-run)
-        status, band = status_for(confidence=confidence, tag=tag)
-        before = row.status
-        changes = {"confidence": confidence, "status": status, "band": band, "analysis": analysis, "image": image}
-        if not _update_undecided(row, **changes, model=analysis.model):
-            continue  # staff decided on it a moment ago
-        events.append(_event_row(row, ProductTagEvent.Action.UPDATED, analysis=analysis, before=before))
-        changed |= ProductTag.Status.APPLIED in (before, status)
-    stale = _stale_machine_tags(analysis=analysis, image=image, chosen=chosen, current=current)
-    for row in stale:
-        before = row.status
-        if not _update_undecided(row, status=ProductTag.Status.SUPERSEDED):
-            continue
-        events.append(
-            _event_row(
-                row,
-                ProductTagEvent.Action.SUPERSEDED,
-                analysis=analysis,
-                before=before,
-                note="Not in the newer analysis.",
-            )
-        )
-        changed |= before == ProductTag.Status.APPLIED
-    ProductTagEvent.objects.bulk_create(events)
-    if current is not None:
-        current.extend([*created, *raced.values()])
-    return changed
-
-
-def _update_undecided(row: ProductTag, **changes) -> bool:
-    """Apply ``changes`` to a machine tag unless staff have decided on it since it was read.
-
-    The condition is in the UPDATE itself, so a decision committed after the read is never
-    overwritten. Returns whether the row changed; ``row`` then holds the new values.
-    """
-    now = timezone.now()
-    updated = ProductTag.objects.filter(
-        pk=row.pk, source=ProductTag.Source.AI, reviewed_by__isnull=True, reviewed_at__isnull=True
-    ).update(**changes, updated_at=now)
-    if updated:
-        for name, value in changes.items():
-            setattr(row, name, value)
-        row.updated_at = now
-    return bool(updated)
-
-
-def _stale_machine_tags(
-    *, analysis: ImageAnalysis, image: ProductImage, chosen: dict, current: list[ProductTag] | None
-) -> list[ProductTag]:
-    """Open machine tags that an earlier analysis of this image wrote and this one did not find."""
-    if current is None:
-        return list(
-            ProductTag.objects.filter(
-                product_id=image.product_id,
-                image=image,
-                source=ProductTag.Source.AI,
-                status__in=_OPEN_MACHINE_STATUSES,
-                reviewed_by__isnull=True,
-                reviewed_at__isnull=True,
-            )
-            .exclude(tag_id__in=list(chosen))
-            .exclude(analysis=analysis)
-        )
-    return [
-        row
-        for row in current
-        if row.image_id == image.pk
-        and row.source == ProductTag.Source.AI
-        and row.status in _OPEN_MACHINE_STATUSES
-        and row.reviewed_by_id is None
-        and row.reviewed_at is None
-        and row.tag_id not in chosen
-        and row.analysis_id != analysis.pk
-    ]
-
-
-def _create_machine_tags(rows: list[ProductTag]) -> tuple[list[ProductTag], dict[int, ProductTag]]:
-    """Insert ``rows`` at once; (created rows, {tag_id: row} written a moment ago by another
-    analysis of the same product). Only when that race happens are they inserted one by one."""
-    if not rows:
-        return [], {}
-    try:
-        with transaction.atomic():
-            return ProductTag.objects.bulk_create(rows), {}
-    except IntegrityError:
-        pass
-    created, raced = [], {}
-    for row in rows:
-        try:
-            with transaction.atomic():
-                row.pk = None
-                row.save(force_insert=True)
-            created.append(row)
-        except IntegrityError:
-            raced[row.tag_id] = ProductTag.objects.get(product_id=row.product_id, tag_id=row.tag_id)
-    return created, raced
-
-
-def _event(row: ProductTag, action: str, *, analysis=None, actor=None, before: str = "", note: str = "") -> None:
-    _event_row(row, action, analysis=analysis, actor=actor, before=before, note=note).save()
-
-
-def _event_row(
-    row: ProductTag, action: str, *, analysis=None, actor=None, before: str = "", note: str = ""
-) -> ProductTagEvent:
-    return ProductTagEvent(
-        product_tag=row,
-        action=action,
-        actor=actor,
-        analysis=analysis,
-        model=analysis.model if analysis is not None else "",
-        confidence=row.confidence,
-        status_before=before,
-        status_after=row.status,
-        note=note[:300],
-    )
 
 
 # --- flags ---------------------------------------------------------------------------------
@@ -664,7 +467,7 @@ def _decide(product_tag_ids, reviewer, status: str, action: str) -> int:
             before = row.status
             row.status, row.reviewed_by, row.reviewed_at = status, reviewer, now
             row.save(update_fields=["status", "reviewed_by", "reviewed_at", "updated_at"])
-            _event(row, action, analysis=row.analysis, actor=reviewer, before=before)
+            record_tag_event(row, action, analysis=row.analysis, actor=reviewer, before=before)
             decided += 1
             if ProductTag.Status.APPLIED in (before, status):
                 products.add(row.product_id)
@@ -698,7 +501,7 @@ def add_human_tag(*, product: Product, tag: Tag, actor) -> ProductTag:
             )
             row.reviewed_by, row.reviewed_at = actor, now
             row.save()
-        _event(row, ProductTagEvent.Action.ADDED, actor=actor, before=before)
+        record_tag_event(row, ProductTagEvent.Action.ADDED, actor=actor, before=before)
         announce_tags_changed(product_ids=[product.pk])
     return row
 
@@ -722,7 +525,7 @@ def accept_proposed_tag(*, tag: Tag, actor, parent: Tag | None = None) -> Tag:
             before = row.status
             row.status, row.band = status_for(confidence=row.confidence, tag=tag)
             row.save(update_fields=["status", "band", "updated_at"])
-            _event(
+            record_tag_event(
                 row,
                 ProductTagEvent.Action.UPDATED,
                 analysis=row.analysis,
@@ -751,14 +554,16 @@ def merge_tags(*, source: Tag, target: Tag, actor) -> int:
                 before = row.status
                 row.tag = target
                 row.save(update_fields=["tag", "updated_at"])
-                _event(row, ProductTagEvent.Action.MERGED, actor=actor, before=before, note=f"From {source.name}.")
+                record_tag_event(
+                    row, ProductTagEvent.Action.MERGED, actor=actor, before=before, note=f"From {source.name}."
+                )
             else:
                 if row.is_human_decision and not keeper.is_human_decision:
                     for name in ("status", "source", "confidence", "band", "reviewed_by", "reviewed_at"):
                         setattr(keeper, name, getattr(row, name))
                     keeper.save()
                 ProductTagEvent.objects.filter(product_tag=row).update(product_tag=keeper)
-                _event(
+                record_tag_event(
                     keeper,
                     ProductTagEvent.Action.MERGED,
                     actor=actor,

@@ -213,6 +213,7 @@ def test_a_staff_decision_made_after_a_batch_read_the_tags_is_never_overwritten(
     import json
 
     from tagging.analysis.parsing import parse_answer
+    from tagging.machine_tags import apply_machine_tags
 
     product = product_image.product
     answering(full_answer())
@@ -223,7 +224,7 @@ def test_a_staff_decision_made_after_a_batch_read_the_tags_is_never_overwritten(
     second = add_product_image(product=product, upload=image_upload(colour=(200, 10, 10)))
     analysis = ImageAnalysis.objects.create(image=second, status="running", model="gemini-2.5-flash")
 
-    services._apply_tags(
+    apply_machine_tags(
         analysis=analysis,
         image=second,
         findings=parse_answer(json.dumps(full_answer(co="navy 99")), workflow="full"),
