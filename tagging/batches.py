@@ -148,9 +148,7 @@ def record_together(outcomes: list[tuple[ImageAnalysis, _Outcome]]) -> None:
             except Exception as error:  # this image's writes rolled back with its savepoint; the rest stand
                 logger.exception("Recording analysis %s of image %s failed", analysis.pk, analysis.image_id)
                 # Rows changed in memory before the failure were rolled back in the database.
-                product_tags[analysis.image.product_id] = list(
-                    ProductTag.objects.filter(product_id=analysis.image.product_id)
-                )
+                product_tags.update(_tags_of_products({analysis.image.product_id}))
                 failure = _Outcome(
                     findings=None,
                     quality=outcome.quality,

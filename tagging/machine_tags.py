@@ -50,8 +50,9 @@ def apply_machine_tags(
     """Write the analysis's tags: new rows and their audit events in one INSERT each, updates
     and supersessions row by row (rare: re-analyses only).
 
-    ``current`` is the product's tag rows if the caller read them already; rows created here
-    are added to it, so the next image of the same product in a batch sees them.
+    Works from the product's tag rows, read once: ``current`` when the caller read them
+    already (a batch, for all its products at once); rows created here are added to it, so
+    the next image of the same product in a batch sees them.
     """
     product = image.product
     chosen: dict[int, tuple[Tag, float]] = {}
@@ -60,9 +61,8 @@ def apply_machine_tags(
         if tag is not None and (tag.pk not in chosen or finding.confidence > chosen[tag.pk][1]):
             chosen[tag.pk] = (tag, finding.confidence)
     if current is None:
-        existing = {row.tag_id: row for row in ProductTag.objects.filter(product=product, tag_id__in=list(chosen))}
-    else:
-        existing = {row.tag_id: row for row in current if row.tag_id in chosen}
+        current = list(ProductTag.objects.filter(product=product))
+    existing = {row.tag_id: row for row in current if row.tag_id in chosen}
     events: list[ProductTagEvent] = []
     fresh = []
     for tag, confidence in chosen.values():
@@ -103,7 +103,17 @@ def apply_machine_tags(
             continue  # staff decided on it a moment ago
         events.append(tag_event_row(row, ProductTagEvent.Action.UPDATED, analysis=analysis, before=before))
         changed |= ProductTag.Status.APPLIED in (before, status)
-    stale = _stale_machine_tags(analysis=analysis, image=image, chosen=chosen, current=current)
+    stale = [
+        row
+        for row in current
+        if row.image_id == image.pk
+        and row.source == ProductTag.Source.AI
+        and row.status in OPEN_MACHINE_STATUSES
+        and row.reviewed_by_id is None
+        and row.reviewed_at is None
+        and row.tag_id not in chosen
+        and row.analysis_id != analysis.pk
+    ]  # open machine tags an earlier analysis of this image wrote and this one did not find
     for row in stale:
         before = row.status
         if not _update_undecided(row, status=ProductTag.Status.SUPERSEDED):
@@ -119,8 +129,7 @@ def apply_machine_tags(
         )
         changed |= before == ProductTag.Status.APPLIED
     ProductTagEvent.objects.bulk_create(events)
-    if current is not None:
-        current.extend([*created, *raced.values()])
+    current.extend([*created, *raced.values()])
     return changed
 
 
@@ -139,36 +148,6 @@ def _update_undecided(row: ProductTag, **changes) -> bool:
             setattr(row, name, value)
         row.updated_at = now
     return bool(updated)
-
-
-def _stale_machine_tags(
-    *, analysis: ImageAnalysis, image: ProductImage, chosen: dict, current: list[ProductTag] | None
-) -> list[ProductTag]:
-    """Open machine tags that an earlier analysis of this image wrote and this one did not find."""
-    if current is None:
-        return list(
-            ProductTag.objects.filter(
-                product_id=image.product_id,
-                image=image,
-                source=ProductTag.Source.AI,
-                status__in=OPEN_MACHINE_STATUSES,
-                reviewed_by__isnull=True,
-                reviewed_at__isnull=True,
-            )
-            .exclude(tag_id__in=list(chosen))
-            .exclude(analysis=analysis)
-        )
-    return [
-        row
-        for row in current
-        if row.image_id == image.pk
-        and row.source == ProductTag.Source.AI
-        and row.status in OPEN_MACHINE_STATUSES
-        and row.reviewed_by_id is None
-        and row.reviewed_at is None
-        and row.tag_id not in chosen
-        and row.analysis_id != analysis.pk
-    ]
 
 
 def _create_machine_tags(rows: list[ProductTag]) -> tuple[list[ProductTag], dict[int, ProductTag]]:
