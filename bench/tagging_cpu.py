@@ -1,13 +1,14 @@
 """CPU per image of the tagging path (analyze_image → tags stored), without provider latency.
 
-Uploads N images (SQLite file, like bench/throughput.py), then times
+Uploads N images (SQLite file, or PostgreSQL + Redis with --backend postgres, like
+bench/throughput.py), then times
 tagging.services.analyze_image over them in one process against the loopback model server
 answering at once, so what is measured is the project's own work per image: reading the
 image, preparing it, the gateway, parsing, vocabulary, tag writes, the queueing that
 follows. Prints ms of CPU and of wall time per image, SQL queries per image and the
 django-q2 tasks queued per image; ``--profile`` adds the top cProfile entries.
 
-    python bench/tagging_cpu.py --images 300 [--profile]
+    python bench/tagging_cpu.py --images 300 [--backend postgres] [--batch 8] [--profile]
 """
 
 import argparse
@@ -38,6 +39,7 @@ from throughput import (  # noqa: E402 - the path is set just above
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=300)
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--queries", action="store_true", help="print the SQL statements of one image")
@@ -48,14 +50,14 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="shelfsight-bench-cpu-"))
     port = free_port()
-    configure_environment("sqlite", workdir, f"http://127.0.0.1:{port}/v1")
+    configure_environment(arguments.backend, workdir, f"http://127.0.0.1:{port}/v1")
     os.environ["SHELFSIGHT_LLM_TIMEOUT"] = "10"
     import django
 
     django.setup()
     from django.core.management import call_command
     from django.db import connection
-    from django_q.models import OrmQ
+    from django_q.brokers import get_broker
 
     from tagging.models import ImageAnalysis
     from tagging.services import analyze_image
@@ -73,7 +75,8 @@ def main() -> None:
         for image in images[:5]:  # warm imports, connections and the gateway's configuration
             analyze_image(image_id=image.pk)
         timed = images[5:]
-        queued_before = OrmQ.objects.count()
+        broker = get_broker()
+        broker.purge_queue()
         profiler = cProfile.Profile() if arguments.profile else None
         cpu, wall = time.process_time(), time.perf_counter()
         queries = []
@@ -91,7 +94,7 @@ def main() -> None:
             if profiler:
                 profiler.disable()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        queued = OrmQ.objects.count() - queued_before
+        queued = broker.queue_size()
         assert not ImageAnalysis.objects.exclude(status=ImageAnalysis.Status.SUCCEEDED).exists()
     finally:
         stop([server])

@@ -18,11 +18,12 @@ def add_product_image(*, product: Product, upload: IO[bytes], position: int | No
     product already has returns the existing image instead of a duplicate.
     """
     validated = validate_image(read_upload(upload))
-    existing = ProductImage.objects.filter(product=product, sha256=validated.sha256).first()
-    if existing is not None:
-        return existing
+    siblings = list(ProductImage.objects.filter(product=product).values_list("pk", "sha256"))
+    same_bytes = [pk for pk, sha256 in siblings if sha256 == validated.sha256]
+    if same_bytes:
+        return ProductImage.objects.get(pk=same_bytes[0])
     if position is None:
-        position = ProductImage.objects.filter(product=product).count()
+        position = len(siblings)
     image = ProductImage(
         product=product,
         sha256=validated.sha256,
@@ -33,14 +34,15 @@ def add_product_image(*, product: Product, upload: IO[bytes], position: int | No
         position=position,
     )
     # The file is written before the row; if the row fails the file is removed again so a
-    # refused or failed upload leaves nothing behind.
+    # refused or failed upload leaves nothing behind. The storage gave this file a name no
+    # other row has, and a failed save leaves no row: the caller's transaction, if any, can
+    # only roll back (no savepoint: two round trips on every upload, for a rare failure).
     image.image.save(f"{validated.sha256}.img", ContentFile(validated.content), save=False)
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             image.save()
-    except Exception:
-        if not ProductImage.objects.filter(image=image.image.name).exists():
-            image.image.storage.delete(image.image.name)
+    except BaseException:
+        image.image.storage.delete(image.image.name)
         raise
     return image
 

@@ -17,7 +17,8 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 from django_q.conf import Conf
-from django_q.tasks import async_task
+
+from config.queue import enqueue
 
 REFRESH_TASK = "recommendations.tasks.refresh_similar_products_task"
 DRAIN_TASK = "recommendations.tasks.drain_similar_refresh_window_task"
@@ -38,7 +39,7 @@ def enqueue_similar_refresh(*, product_ids: list[int]) -> str | None:
     slot = _claim_slot(number, ids, window=window)
     task_id = None
     if slot == 0:
-        task_id = async_task(DRAIN_TASK, number, task_name=f"refresh-similar-window-{number}", group="similar-products")
+        task_id = enqueue(DRAIN_TASK, number, task_name=f"refresh-similar-window-{number}", group="similar-products")
     if cache.get(_key(number, "closed")):
         task_id = _refresh_now(ids)  # the drain may have read the slots before this one was written
     return task_id
@@ -89,7 +90,7 @@ def drain_similar_refresh_window_task(number: int) -> int:
 
 
 def _refresh_now(product_ids) -> str:
-    return async_task(REFRESH_TASK, sorted(product_ids), task_name="refresh-similar", group="similar-products")
+    return enqueue(REFRESH_TASK, sorted(product_ids), task_name="refresh-similar", group="similar-products")
 
 
 def _claim_slot(number: int, ids: list[int], *, window: float) -> int:

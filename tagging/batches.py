@@ -26,6 +26,7 @@ from django_q.conf import Conf
 
 from catalog.models import ProductImage
 from tagging.events import announced_together
+from tagging.machine_tags import TagWrites
 from tagging.models import ImageAnalysis, ProductTag
 from tagging.services import (
     ROUTE,
@@ -86,16 +87,21 @@ def claim_companions(*, exclude_image_id: int, limit: int, along: Sequence[int] 
     """
     if limit <= 0:
         return []
-    plain_queued = ImageAnalysis.objects.filter(
-        status=ImageAnalysis.Status.QUEUED,
-        workflow=ImageAnalysis.Workflow.FULL,
-        force=False,
-        route__in=[ROUTE, ""],  # the queryset form of is_plain
-    ).exclude(image_id=exclude_image_id)
-    named = list(plain_queued.filter(pk__in=along).order_by("created_at", "id").values_list("pk", flat=True)[:limit])
-    oldest = plain_queued.exclude(pk__in=named).order_by("created_at", "id").values_list("pk", flat=True)
-    candidates = named + list(oldest[: limit - len(named)]) if len(named) < limit else named
-    claimed = _take(candidates) if candidates else []
+    if along or connection.vendor not in ("sqlite", "postgresql"):
+        plain_queued = ImageAnalysis.objects.filter(
+            status=ImageAnalysis.Status.QUEUED,
+            workflow=ImageAnalysis.Workflow.FULL,
+            force=False,
+            route__in=[ROUTE, ""],  # the queryset form of is_plain
+        ).exclude(image_id=exclude_image_id)
+        named = list(
+            plain_queued.filter(pk__in=along).order_by("created_at", "id").values_list("pk", flat=True)[:limit]
+        )
+        oldest = plain_queued.exclude(pk__in=named).order_by("created_at", "id").values_list("pk", flat=True)
+        candidates = named + list(oldest[: limit - len(named)]) if len(named) < limit else named
+        claimed = _take(candidates) if candidates else []
+    else:
+        claimed = _take_oldest(exclude_image_id=exclude_image_id, limit=limit)
     if not claimed:
         return []
     rows = ImageAnalysis.objects.select_related("image__product").filter(pk__in=claimed).order_by("created_at", "id")
@@ -129,13 +135,45 @@ def _take(pks: list[int]) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
+def _take_oldest(*, exclude_image_id: int, limit: int) -> list[int]:
+    """Move up to ``limit`` of the oldest plain queued analyses (not of ``exclude_image_id``) to
+    running; returns their ids.
+
+    Every task of a busy queue looks for companions, so this is one statement, and written out:
+    building the equivalent querysets costs more CPU than PostgreSQL spends running it. There,
+    rows another worker is claiming at the same moment are skipped rather than waited for.
+    """
+    table = connection.ops.quote_name(ImageAnalysis._meta.db_table)
+    skip_locked = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    started_at = ImageAnalysis._meta.get_field("started_at").get_db_prep_value(timezone.now(), connection)
+    queued, running = ImageAnalysis.Status.QUEUED, ImageAnalysis.Status.RUNNING
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # Materialised: as a plain IN (subquery), PostgreSQL may run a locking subquery more than
+            # once per statement and so take more than LIMIT rows.
+            f"WITH picked AS MATERIALIZED (SELECT id FROM {table} WHERE status = %s AND workflow = %s "  # noqa: S608 - names only
+            f"AND NOT force AND route IN (%s, '') AND image_id <> %s ORDER BY created_at, id LIMIT %s{skip_locked}) "
+            f"UPDATE {table} SET status = %s, started_at = %s, attempts = attempts + 1, route = %s "
+            "WHERE status = %s AND id IN (SELECT id FROM picked) RETURNING id",
+            [queued, ImageAnalysis.Workflow.FULL, ROUTE, exclude_image_id, limit, running, started_at, ROUTE, queued],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def record_together(outcomes: list[tuple[ImageAnalysis, _Outcome]]) -> None:
     """Write every outcome in one transaction and announce the changed products once.
 
     The products' tag rows are read in one query for the batch, not twice for every image.
+    When the images are of different products (the usual burst of uploads), all their new
+    tags go in one INSERT and all their events in another; should anything in that fail (a
+    tag another worker wrote meanwhile), it is undone and each image is written on its own.
     """
     with transaction.atomic(), announced_together():
-        product_tags = _tags_of_products({analysis.image.product_id for analysis, _ in outcomes})
+        product_ids = [analysis.image.product_id for analysis, _ in outcomes]
+        product_tags = _tags_of_products(set(product_ids))
+        if len(set(product_ids)) == len(product_ids) and _recorded_at_once(outcomes, product_tags):
+            return
+        product_tags = _tags_of_products(set(product_ids))
         for analysis, outcome in outcomes:
             try:
                 _record(
@@ -157,6 +195,30 @@ def record_together(outcomes: list[tuple[ImageAnalysis, _Outcome]]) -> None:
                     error_class=type(error).__name__,
                 )
                 _record(analysis=analysis, image=analysis.image, workflow=analysis.workflow, outcome=failure)
+
+
+def _recorded_at_once(
+    outcomes: list[tuple[ImageAnalysis, _Outcome]], product_tags: dict[int, list[ProductTag]]
+) -> bool:
+    """Write the outcomes of images of different products with their tag INSERTs merged;
+    False, with nothing written, if any of it failed."""
+    writes = TagWrites()
+    try:
+        with transaction.atomic():
+            for analysis, outcome in outcomes:
+                _record(
+                    analysis=analysis,
+                    image=analysis.image,
+                    workflow=analysis.workflow,
+                    outcome=outcome,
+                    product_tags=product_tags[analysis.image.product_id],
+                    tag_writes=writes,
+                )
+            writes.save()
+    except Exception:  # written again image by image, which records what failed and where
+        logger.info("Writing a batch of %s analyses at once failed; writing them one by one", len(outcomes))
+        return False
+    return True
 
 
 def _tags_of_products(product_ids: set[int]) -> dict[int, list[ProductTag]]:

@@ -76,10 +76,10 @@ def _send(product_ids: list[int]) -> None:
 
     tags_changed.send(sender=ProductTag, product_ids=product_ids)
     if settings.SHELFSIGHT_WEBHOOK_URL:
-        from django_q.tasks import async_task
+        from config.queue import enqueue
 
         body = webhook_body(event="tags_changed", product_ids=product_ids)
-        async_task(WEBHOOK_TASK, body, task_name=f"webhook-tags-changed-{len(product_ids)}", group="webhooks")
+        enqueue(WEBHOOK_TASK, body, task_name=f"webhook-tags-changed-{len(product_ids)}", group="webhooks")
 
 
 def webhook_body(*, event: str, product_ids: list[int]) -> str:

@@ -1,8 +1,11 @@
 """Writing machine tags: from an analysis's findings to ProductTag rows and their audit events.
 
-New rows and their events go in one INSERT each; updates of existing machine tags carry
-"no staff decision yet" in the UPDATE itself, so a machine never overwrites a decision.
+New rows and their events go in one INSERT each (one for a whole batch, see TagWrites);
+updates of existing machine tags carry "no staff decision yet" in the UPDATE itself, so a
+machine never overwrites a decision.
 """
+
+from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -44,15 +47,37 @@ def _capped(findings: list[Finding]) -> list[Finding]:
     return ranked[:MAX_TAGS_PER_IMAGE]
 
 
+@dataclass
+class TagWrites:
+    """New machine tags and audit events of several analyses, held back to be inserted with one
+    INSERT each. Only for analyses of different products: a held-back row is not in the
+    database yet, so a second analysis of its product could not update it."""
+
+    fresh: list[ProductTag] = field(default_factory=list)
+    events: list[ProductTagEvent] = field(default_factory=list)
+
+    def save(self) -> None:
+        """Insert them; raises IntegrityError if another analysis wrote one of the tags meanwhile."""
+        created = ProductTag.objects.bulk_create(self.fresh) if self.fresh else []
+        events = [tag_event_row(row, _creation_action(row), analysis=row.analysis, before="") for row in created]
+        ProductTagEvent.objects.bulk_create([*events, *self.events])
+
+
 def apply_machine_tags(
-    *, analysis: ImageAnalysis, image: ProductImage, findings: Findings, current: list[ProductTag] | None = None
+    *,
+    analysis: ImageAnalysis,
+    image: ProductImage,
+    findings: Findings,
+    current: list[ProductTag] | None = None,
+    writes: TagWrites | None = None,
 ) -> bool:
     """Write the analysis's tags: new rows and their audit events in one INSERT each, updates
     and supersessions row by row (rare: re-analyses only).
 
     Works from the product's tag rows, read once: ``current`` when the caller read them
     already (a batch, for all its products at once); rows created here are added to it, so
-    the next image of the same product in a batch sees them.
+    the next image of the same product in a batch sees them. With ``writes``, new rows and
+    all events are added to it instead, for the caller to save.
     """
     product = image.product
     chosen: dict[int, tuple[Tag, float]] = {}
@@ -81,16 +106,13 @@ def apply_machine_tags(
                     model=analysis.model,
                 )
             )
-    created, raced = _create_machine_tags(fresh)
-    changed = False
-    for row in created:
-        action = (
-            ProductTagEvent.Action.APPLIED
-            if row.status == ProductTag.Status.APPLIED
-            else ProductTagEvent.Action.PROPOSED
-        )
-        events.append(tag_event_row(row, action, analysis=analysis, before=""))
-        changed |= row.status == ProductTag.Status.APPLIED
+    if writes is not None:
+        writes.fresh.extend(fresh)
+        created, raced = [], {}
+    else:
+        created, raced = _create_machine_tags(fresh)
+        events.extend(tag_event_row(row, _creation_action(row), analysis=analysis, before="") for row in created)
+    changed = any(row.status == ProductTag.Status.APPLIED for row in (fresh if writes is not None else created))
     existing.update(raced)
     for tag, confidence in chosen.values():
         row = existing.get(tag.pk)
@@ -128,9 +150,18 @@ def apply_machine_tags(
             )
         )
         changed |= before == ProductTag.Status.APPLIED
-    ProductTagEvent.objects.bulk_create(events)
+    if writes is not None:
+        writes.events.extend(events)
+    else:
+        ProductTagEvent.objects.bulk_create(events)
     current.extend([*created, *raced.values()])
     return changed
+
+
+def _creation_action(row: ProductTag) -> str:
+    if row.status == ProductTag.Status.APPLIED:
+        return ProductTagEvent.Action.APPLIED
+    return ProductTagEvent.Action.PROPOSED
 
 
 def _update_undecided(row: ProductTag, **changes) -> bool:

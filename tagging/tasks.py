@@ -1,6 +1,6 @@
 """django-q2 entry points: they take ids, call a service, and are safe to run twice."""
 
-from django_q.tasks import async_task
+from config.queue import enqueue
 
 ANALYSE_TASK = "tagging.tasks.analyze_image_task"
 STUCK_AFTER_SECONDS = 900
@@ -25,7 +25,7 @@ def dispatch_analysis(
 ) -> str:
     """Queue the task; ``along`` names other queued analyses (by id) that only this task answers for."""
     extra = {"along": along} if along else {}
-    return async_task(
+    return enqueue(
         ANALYSE_TASK,
         image_id,
         workflow=workflow,
