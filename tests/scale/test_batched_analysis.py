@@ -192,3 +192,34 @@ def test_databases_without_returning_claim_row_by_row_and_never_twice(batched, m
     assert _take(pks) == pks[1:]
     assert _take(pks) == []
     assert set(ImageAnalysis.objects.filter(pk__in=pks[1:]).values_list("status", "attempts")) == {("running", 1)}
+
+
+def test_companions_locked_by_another_claimer_are_skipped_not_waited_for(batched):
+    import psycopg
+    from django.db import connection
+
+    from tagging.batches import claim_companions
+
+    images = uploads(6)
+    queued = list(ImageAnalysis.objects.order_by("created_at", "id").values_list("pk", flat=True))
+    database = connection.settings_dict
+    with psycopg.connect(
+        host=database["HOST"] or "127.0.0.1",
+        port=database["PORT"] or 5432,
+        user=database["USER"] or "postgres",
+        dbname=database["NAME"],
+        connect_timeout=5,
+    ) as other_worker:
+        other_worker.execute(
+            "SELECT id FROM tagging_imageanalysis WHERE id = ANY(%s) FOR UPDATE", [queued[:2]]
+        )  # in the middle of its own claim
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '3s'")  # waiting would fail the test, not hang it
+        try:
+            taken = claim_companions(exclude_image_id=images[5].pk, limit=3)
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
+
+    assert [analysis.pk for analysis in taken] == queued[2:5]
+    assert set(ImageAnalysis.objects.filter(pk__in=queued[:2]).values_list("status", flat=True)) == {"queued"}

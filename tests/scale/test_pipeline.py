@@ -29,6 +29,21 @@ def test_saved_image_is_queued_on_redis_only_after_commit(assert_scale_backends,
     assert redis_broker.queue_size() == 1
 
 
+def test_uploads_queue_their_tasks_over_one_redis_connection(assert_scale_backends, redis_broker):
+    from config.queue import shared_broker
+
+    add_product_image(product=ProductFactory(), upload=image_upload(colour=(1, 1, 1)))
+    connections_before = shared_broker().connection.info("stats")["total_connections_received"]
+
+    for index in range(20):
+        add_product_image(product=ProductFactory(), upload=image_upload(colour=(index, 2, 3)))
+
+    assert redis_broker.queue_size() == 21
+    # Only the info call itself may have connected; django-q2's own default connects once per task.
+    received = shared_broker().connection.info("stats")["total_connections_received"]
+    assert received - connections_before <= 1
+
+
 def test_refused_upload_queues_nothing(assert_scale_backends, redis_broker):
     from catalog.exceptions import ImageRejected
 
