@@ -5,12 +5,14 @@ re-running the same command after Ctrl-C or a crash only does what is left, with
 twice. Ids are read in chunks so memory stays flat however large the catalog.
 """
 
+import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import datetime, time
 from functools import partial
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -163,27 +165,35 @@ class Command(BaseCommand):
         """
         from tagging import services
 
+        # Each pool thread has its own database connection. It is kept from image to image (a
+        # new PostgreSQL connection per image cost more CPU than the analysis), dropped like a
+        # worker's when it went bad or past CONN_MAX_AGE, and closed once the pool has finished.
+        opened: dict[int, BaseDatabaseWrapper] = {}
+
         def analyse(image_id: int) -> None:
-            try:
-                services.analyze_image(image_id=image_id, workflow=workflow, force=force)
-            finally:
-                # Each worker thread has its own connection; leaving it open leaks one per thread.
-                connection.close()
+            close_old_connections()
+            opened.setdefault(threading.get_ident(), connections[DEFAULT_DB_ALIAS])
+            services.analyze_image(image_id=image_id, workflow=workflow, force=force)
 
         count = 0
         pending: list = []
-        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="backfill") as executor:
-            try:
-                for chunk in iterate_id_chunks(queryset, limit=limit, chunk_size=max(CHUNK_SIZE, concurrency)):
-                    pending = [executor.submit(analyse, image_id) for image_id in chunk]
-                    while pending:
-                        finished, still = wait(pending, return_when=FIRST_COMPLETED)
-                        pending = list(still)
-                        count += self._collect(finished, progress)
-            except KeyboardInterrupt:
-                for future in pending:
-                    future.cancel()
-                raise
+        try:
+            with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="backfill") as executor:
+                try:
+                    for chunk in iterate_id_chunks(queryset, limit=limit, chunk_size=max(CHUNK_SIZE, concurrency)):
+                        pending = [executor.submit(analyse, image_id) for image_id in chunk]
+                        while pending:
+                            finished, still = wait(pending, return_when=FIRST_COMPLETED)
+                            pending = list(still)
+                            count += self._collect(finished, progress)
+                except KeyboardInterrupt:
+                    for future in pending:
+                        future.cancel()
+                    raise
+        finally:
+            for thread_connection in opened.values():
+                thread_connection.inc_thread_sharing()  # its thread has ended; close it from here
+                thread_connection.close()
         return count
 
     def _collect(self, finished, progress) -> int:
