@@ -87,7 +87,7 @@ def claim_companions(*, exclude_image_id: int, limit: int, along: Sequence[int] 
     """
     if limit <= 0:
         return []
-    if along or connection.vendor not in ("sqlite", "postgresql"):
+    if along or not _has_returning():
         plain_queued = ImageAnalysis.objects.filter(
             status=ImageAnalysis.Status.QUEUED,
             workflow=ImageAnalysis.Workflow.FULL,
@@ -114,8 +114,8 @@ def _take(pks: list[int]) -> list[int]:
     One UPDATE ... RETURNING where the database has it (SQLite 3.35+, PostgreSQL): the rows it
     returns are exactly the ones whose status it changed, so concurrent takers never share one.
     """
-    now = timezone.now()
-    if connection.vendor not in ("sqlite", "postgresql"):
+    if not _has_returning():
+        now = timezone.now()
         return [
             pk
             for pk in pks
@@ -123,16 +123,8 @@ def _take(pks: list[int]) -> list[int]:
                 status=ImageAnalysis.Status.RUNNING, started_at=now, attempts=F("attempts") + 1, route=ROUTE
             )
         ]
-    table = connection.ops.quote_name(ImageAnalysis._meta.db_table)
-    started_at = ImageAnalysis._meta.get_field("started_at").get_db_prep_value(now, connection)
     marks = ", ".join(["%s"] * len(pks))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET status = %s, started_at = %s, attempts = attempts + 1, route = %s "  # noqa: S608 - names only
-            f"WHERE id IN ({marks}) AND status = %s RETURNING id",
-            [ImageAnalysis.Status.RUNNING, started_at, ROUTE, *pks, ImageAnalysis.Status.QUEUED],
-        )
-        return [row[0] for row in cursor.fetchall()]
+    return _set_running(f"WHERE id IN ({marks}) AND status = %s", [*pks, ImageAnalysis.Status.QUEUED])
 
 
 def _take_oldest(*, exclude_image_id: int, limit: int) -> list[int]:
@@ -145,17 +137,34 @@ def _take_oldest(*, exclude_image_id: int, limit: int) -> list[int]:
     """
     table = connection.ops.quote_name(ImageAnalysis._meta.db_table)
     skip_locked = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    # Materialised: as a plain IN (subquery), PostgreSQL may run a locking subquery more than
+    # once per statement and so take more than LIMIT rows.
+    picked = (
+        f"WITH picked AS MATERIALIZED (SELECT id FROM {table} WHERE status = %s AND workflow = %s "  # noqa: S608 - names only
+        f"AND NOT force AND route IN (%s, '') AND image_id <> %s ORDER BY created_at, id LIMIT %s{skip_locked})"
+    )
+    queued = ImageAnalysis.Status.QUEUED
+    return _set_running(
+        "WHERE status = %s AND id IN (SELECT id FROM picked)",
+        [queued],
+        prefix=(picked, [queued, ImageAnalysis.Workflow.FULL, ROUTE, exclude_image_id, limit]),
+    )
+
+
+def _has_returning() -> bool:
+    return connection.vendor in ("sqlite", "postgresql")
+
+
+def _set_running(where: str, where_params: list, *, prefix: tuple[str, list] = ("", [])) -> list[int]:
+    """``[prefix] UPDATE … SET <running, now, attempt + 1> <where> RETURNING id``: the ids it moved."""
+    table = connection.ops.quote_name(ImageAnalysis._meta.db_table)
     started_at = ImageAnalysis._meta.get_field("started_at").get_db_prep_value(timezone.now(), connection)
-    queued, running = ImageAnalysis.Status.QUEUED, ImageAnalysis.Status.RUNNING
+    prefix_sql, prefix_params = prefix
     with connection.cursor() as cursor:
         cursor.execute(
-            # Materialised: as a plain IN (subquery), PostgreSQL may run a locking subquery more than
-            # once per statement and so take more than LIMIT rows.
-            f"WITH picked AS MATERIALIZED (SELECT id FROM {table} WHERE status = %s AND workflow = %s "  # noqa: S608 - names only
-            f"AND NOT force AND route IN (%s, '') AND image_id <> %s ORDER BY created_at, id LIMIT %s{skip_locked}) "
-            f"UPDATE {table} SET status = %s, started_at = %s, attempts = attempts + 1, route = %s "
-            "WHERE status = %s AND id IN (SELECT id FROM picked) RETURNING id",
-            [queued, ImageAnalysis.Workflow.FULL, ROUTE, exclude_image_id, limit, running, started_at, ROUTE, queued],
+            f"{prefix_sql} UPDATE {table} SET status = %s, started_at = %s, attempts = attempts + 1, route = %s "  # noqa: S608 - names only
+            f"{where} RETURNING id",
+            [*prefix_params, ImageAnalysis.Status.RUNNING, started_at, ROUTE, *where_params],
         )
         return [row[0] for row in cursor.fetchall()]
 
@@ -170,19 +179,15 @@ def record_together(outcomes: list[tuple[ImageAnalysis, _Outcome]]) -> None:
     """
     with transaction.atomic(), announced_together():
         product_ids = [analysis.image.product_id for analysis, _ in outcomes]
-        product_tags = _tags_of_products(set(product_ids))
-        if len(set(product_ids)) == len(product_ids) and _recorded_at_once(outcomes, product_tags):
-            return
-        product_tags = _tags_of_products(set(product_ids))
+        distinct = set(product_ids)
+        product_tags = _tags_of_products(distinct)
+        if len(distinct) == len(product_ids):
+            if _recorded_at_once(outcomes, product_tags):
+                return
+            product_tags = _tags_of_products(distinct)  # the failed attempt changed rows in memory
         for analysis, outcome in outcomes:
             try:
-                _record(
-                    analysis=analysis,
-                    image=analysis.image,
-                    workflow=analysis.workflow,
-                    outcome=outcome,
-                    product_tags=product_tags[analysis.image.product_id],
-                )
+                _record_one(analysis, outcome, product_tags)
             except Exception as error:  # this image's writes rolled back with its savepoint; the rest stand
                 logger.exception("Recording analysis %s of image %s failed", analysis.pk, analysis.image_id)
                 # Rows changed in memory before the failure were rolled back in the database.
@@ -194,7 +199,7 @@ def record_together(outcomes: list[tuple[ImageAnalysis, _Outcome]]) -> None:
                     error=str(error)[:2000],
                     error_class=type(error).__name__,
                 )
-                _record(analysis=analysis, image=analysis.image, workflow=analysis.workflow, outcome=failure)
+                _record_one(analysis, failure)
 
 
 def _recorded_at_once(
@@ -206,19 +211,29 @@ def _recorded_at_once(
     try:
         with transaction.atomic():
             for analysis, outcome in outcomes:
-                _record(
-                    analysis=analysis,
-                    image=analysis.image,
-                    workflow=analysis.workflow,
-                    outcome=outcome,
-                    product_tags=product_tags[analysis.image.product_id],
-                    tag_writes=writes,
-                )
+                _record_one(analysis, outcome, product_tags, tag_writes=writes)
             writes.save()
     except Exception:  # written again image by image, which records what failed and where
         logger.info("Writing a batch of %s analyses at once failed; writing them one by one", len(outcomes))
         return False
     return True
+
+
+def _record_one(
+    analysis: ImageAnalysis,
+    outcome: _Outcome,
+    product_tags: dict[int, list[ProductTag]] | None = None,
+    *,
+    tag_writes: TagWrites | None = None,
+) -> None:
+    _record(
+        analysis=analysis,
+        image=analysis.image,
+        workflow=analysis.workflow,
+        outcome=outcome,
+        product_tags=product_tags[analysis.image.product_id] if product_tags is not None else None,
+        tag_writes=tag_writes,
+    )
 
 
 def _tags_of_products(product_ids: set[int]) -> dict[int, list[ProductTag]]:
