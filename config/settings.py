@@ -185,7 +185,12 @@ Q_CLUSTER = {
     "label": "Background jobs",
     "catch_up": False,
     "sync": env_bool("SHELFSIGHT_TASKS_SYNC", False),
+    # A cluster started with Q_CLUSTER_NAME=backfill serves SHELFSIGHT_BACKFILL_QUEUE (docs/scaling.md).
+    "ALT_CLUSTERS": {"backfill": {}},
 }
+# Where backfill_tags queues its tasks: "" shares the uploads' queue; "backfill" keeps them
+# apart, for a cluster of their own (started under nice, so uploads keep their latency).
+SHELFSIGHT_BACKFILL_QUEUE = os.environ.get("SHELFSIGHT_BACKFILL_QUEUE", "").strip()
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:

@@ -49,6 +49,11 @@ def batch_size() -> int:
     return max(1, int(getattr(settings, "SHELFSIGHT_ANALYSIS_BATCH", 1)))
 
 
+def current_queue() -> str:
+    """The task queue this process serves: blank for the default one, else its cluster's name."""
+    return "" if Conf.CLUSTER_NAME == Conf.PREFIX else Conf.CLUSTER_NAME
+
+
 def is_plain(*, workflow: str, force: bool, route: str) -> bool:
     """Whether an analysis may be taken along: a full one, not forced, down the default route."""
     return workflow == ImageAnalysis.Workflow.FULL and not force and (route or ROUTE) == ROUTE
@@ -81,9 +86,10 @@ def analyze_image_with_companions(*, image_id: int, companions: int, along: Sequ
 def claim_companions(*, exclude_image_id: int, limit: int, along: Sequence[int] = ()) -> list[ImageAnalysis]:
     """Claim up to ``limit`` plain queued analyses of other images; returns the claimed rows.
 
-    The analyses ``along`` come first: a task the sweep dispatched for several lost analyses
-    carries their ids, because only the task itself answers for them. The rest are the oldest
-    queued; each of those still has a task of its own should this one not take it.
+    The analyses ``along`` come first: a task the sweep or a backfill dispatched for several
+    analyses carries their ids, because only the task itself answers for them. The rest are the
+    oldest queued for this process's queue (a backfill's own queue is not the uploads'); each of
+    those still has a task of its own should this one not take it.
     """
     if limit <= 0:
         return []
@@ -94,10 +100,11 @@ def claim_companions(*, exclude_image_id: int, limit: int, along: Sequence[int] 
             force=False,
             route__in=[ROUTE, ""],  # the queryset form of is_plain
         ).exclude(image_id=exclude_image_id)
+        oldest = plain_queued.filter(queue=current_queue())
         named = list(
             plain_queued.filter(pk__in=along).order_by("created_at", "id").values_list("pk", flat=True)[:limit]
         )
-        oldest = plain_queued.exclude(pk__in=named).order_by("created_at", "id").values_list("pk", flat=True)
+        oldest = oldest.exclude(pk__in=named).order_by("created_at", "id").values_list("pk", flat=True)
         candidates = named + list(oldest[: limit - len(named)]) if len(named) < limit else named
         claimed = _take(candidates) if candidates else []
     else:
@@ -141,13 +148,14 @@ def _take_oldest(*, exclude_image_id: int, limit: int) -> list[int]:
     # once per statement and so take more than LIMIT rows.
     picked = (
         f"WITH picked AS MATERIALIZED (SELECT id FROM {table} WHERE status = %s AND workflow = %s "  # noqa: S608 - names only
-        f"AND NOT force AND route IN (%s, '') AND image_id <> %s ORDER BY created_at, id LIMIT %s{skip_locked})"
+        f"AND NOT force AND route IN (%s, '') AND queue = %s AND image_id <> %s "
+        f"ORDER BY created_at, id LIMIT %s{skip_locked})"
     )
     queued = ImageAnalysis.Status.QUEUED
     return _set_running(
         "WHERE status = %s AND id IN (SELECT id FROM picked)",
         [queued],
-        prefix=(picked, [queued, ImageAnalysis.Workflow.FULL, ROUTE, exclude_image_id, limit]),
+        prefix=(picked, [queued, ImageAnalysis.Workflow.FULL, ROUTE, current_queue(), exclude_image_id, limit]),
     )
 
 

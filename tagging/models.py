@@ -89,6 +89,9 @@ class ImageAnalysis(models.Model):
     prompt_version = models.CharField(max_length=32, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     force = models.BooleanField(default=False, help_text="Asked for even though a finished analysis existed.")
+    queue = models.CharField(
+        max_length=64, blank=True, help_text="The task queue whose tasks answer for it; blank: the default queue."
+    )
     latency_ms = models.FloatField(null=True, blank=True)
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)

@@ -682,10 +682,13 @@ def sweep_stuck_analyses(*, older_than_seconds: int) -> int:
             workflow=analysis.workflow,
             force=analysis.force,
             route=analysis.route or ROUTE,
+            queue=analysis.queue,
         )
     size = batch_size()
-    for start in range(0, len(plain_waiting), size):
-        first, *rest = plain_waiting[start : start + size]
-        # The task carries the rest by id: a task that takes "the oldest queued" could leave them behind.
-        dispatch_analysis(image_id=first.image_id, along=[analysis.pk for analysis in rest] or None)
+    for queue in sorted({analysis.queue for analysis in plain_waiting}):
+        waiting = [analysis for analysis in plain_waiting if analysis.queue == queue]
+        for start in range(0, len(waiting), size):
+            first, *rest = waiting[start : start + size]
+            # The task carries the rest by id: a task that takes "the oldest queued" could leave them behind.
+            dispatch_analysis(image_id=first.image_id, along=[analysis.pk for analysis in rest] or None, queue=queue)
     return requeued

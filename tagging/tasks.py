@@ -22,9 +22,15 @@ def dispatch_analysis(
     force: bool = False,
     route: str = DEFAULT_ROUTE,
     along: list[int] | None = None,
+    queue: str = "",
 ) -> str:
-    """Queue the task; ``along`` names other queued analyses (by id) that only this task answers for."""
-    extra = {"along": along} if along else {}
+    """Queue the task; ``along`` names other queued analyses (by id) that only this task answers for.
+
+    ``queue`` names a django-q2 queue other than the default (the cluster started with
+    Q_CLUSTER_NAME set to it serves it)."""
+    extra: dict = {"along": along} if along else {}
+    if queue:
+        extra["cluster"] = queue
     return enqueue(
         ANALYSE_TASK,
         image_id,

@@ -157,6 +157,7 @@ def test_swept_analyses_are_all_done_whichever_of_their_tasks_runs_first(batched
     # The later task first: were it to take "the oldest queued", it would take the first task's
     # images, and the first task, finding its own image done, could not reach the last one.
     for call in reversed(dispatched):
+        assert call.pop("queue") == ""  # the default queue's workers run them
         analyze_image_task(**call)
 
     assert set(ImageAnalysis.objects.values_list("status", flat=True)) == {"succeeded"}
@@ -237,3 +238,52 @@ def test_companions_locked_by_another_claimer_are_skipped_not_waited_for(batched
 
     assert [analysis.pk for analysis in taken] == queued[2:5]
     assert set(ImageAnalysis.objects.filter(pk__in=queued[:2]).values_list("status", flat=True)) == {"queued"}
+
+
+def test_a_queued_backfill_analyses_every_image_once_a_batch_per_task(batched, redis_broker, settings):
+    import io
+
+    from django.core.management import call_command
+    from django_q.signing import SignedPackage
+
+    images = uploads(10)
+    ImageAnalysis.objects.all().delete()  # a catalog that predates tagging
+    redis_broker.purge_queue()
+
+    call_command("backfill_tags", "--no-progress", stdout=io.StringIO())
+
+    tasks = []
+    while (package := redis_broker.dequeue()) is not None:
+        tasks.extend(SignedPackage.loads(payload) for _, payload in package)
+    assert len(tasks) == 3  # 10 images, 4 to a task
+    for task in tasks:
+        analyze_image_task(*task["args"], **task["kwargs"])
+    statuses = list(ImageAnalysis.objects.values_list("image_id", "status"))
+    assert sorted(statuses) == sorted((image.pk, "succeeded") for image in images)
+    assert len(batched.chat_requests) == 10
+    assert {tag.image_id for tag in ProductTag.objects.filter(source="ai")} == {image.pk for image in images}
+
+
+def test_a_backfill_on_its_own_queue_is_not_taken_along_by_upload_tasks(batched, settings):
+    import io
+
+    from django.core.management import call_command
+    from django_q.brokers import get_broker
+
+    settings.SHELFSIGHT_BACKFILL_QUEUE = "backfill"
+    stored = uploads(3)
+    ImageAnalysis.objects.all().delete()  # images that predate tagging
+    call_command("backfill_tags", "--no-progress", stdout=io.StringIO())
+    backfill_queue = get_broker("backfill")
+    live = uploads(2)
+
+    analyze_image_task(live[0].pk)
+
+    assert set(ImageAnalysis.objects.filter(status="succeeded").values_list("image_id", flat=True)) == {
+        image.pk for image in live
+    }
+    assert set(ImageAnalysis.objects.filter(status="queued").values_list("image_id", "queue")) == {
+        (image.pk, "backfill") for image in stored
+    }
+    assert backfill_queue.queue_size() == 1
+    backfill_queue.purge_queue()

@@ -63,17 +63,82 @@ def test_category_and_since_filters():
     assert backfill("--dry-run", "--since", since).startswith("2 image(s)")
 
 
+def queued_tasks() -> list[dict]:
+    return [row.task for row in OrmQ.objects.order_by("id")]
+
+
+def carried_analyses(task: dict) -> list[int]:
+    """The analyses a queued task answers for: its own image's, then those it carries along."""
+    own = ImageAnalysis.objects.get(image_id=task["args"][0], status=ImageAnalysis.Status.QUEUED).pk
+    return [own, *(task["kwargs"].get("along") or ())]
+
+
 @pytest.mark.django_db
 def test_enqueue_mode_queues_each_missing_image_once(django_capture_on_commit_callbacks):
     make_images(3)
     with django_capture_on_commit_callbacks(execute=True):
-        backfill()
-    assert OrmQ.objects.count() == 3
+        output = backfill()
+    assert "queued 3 image(s)" in output
     assert ImageAnalysis.objects.filter(status=ImageAnalysis.Status.QUEUED).count() == 3
+    assert len(queued_tasks()) == 1  # one task carries the batch
     with django_capture_on_commit_callbacks(execute=True):
         output = backfill()
     assert "queued 0 image(s)" in output
-    assert OrmQ.objects.count() == 3
+    assert OrmQ.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_queued_backfill_sends_one_task_per_batch_naming_every_analysis_once(settings):
+    settings.SHELFSIGHT_ANALYSIS_BATCH = 2
+    make_images(5)
+
+    backfill()
+
+    tasks = queued_tasks()
+    assert len(tasks) == 3
+    carried = [pk for task in tasks for pk in carried_analyses(task)]
+    assert sorted(carried) == sorted(ImageAnalysis.objects.values_list("pk", flat=True))
+    assert all(task["func"] == "tagging.tasks.analyze_image_task" for task in tasks)
+
+
+@pytest.mark.django_db
+def test_forced_backfill_queues_a_task_per_image(settings):
+    settings.SHELFSIGHT_ANALYSIS_BATCH = 4
+    images = make_images(3)
+    ImageAnalysis.objects.bulk_create(
+        [ImageAnalysis(image=image, status=ImageAnalysis.Status.SUCCEEDED) for image in images]
+    )
+
+    backfill("--all")
+
+    tasks = queued_tasks()
+    assert sorted(task["args"][0] for task in tasks) == sorted(image.pk for image in images)
+    assert all(task["kwargs"]["force"] and not task["kwargs"].get("along") for task in tasks)
+
+
+@pytest.mark.django_db
+def test_queued_backfill_holds_back_while_its_images_wait_for_workers(settings, monkeypatch):
+    settings.SHELFSIGHT_ANALYSIS_BATCH = 2
+    make_images(6)
+    most_waiting = []
+
+    def a_worker_takes_the_oldest_task(seconds):
+        waiting = ImageAnalysis.objects.filter(status=ImageAnalysis.Status.QUEUED, pk__in=dispatched())
+        most_waiting.append(waiting.count())
+        oldest = OrmQ.objects.order_by("id").first()
+        ImageAnalysis.objects.filter(pk__in=carried_analyses(oldest.task)).update(status=ImageAnalysis.Status.RUNNING)
+        oldest.delete()
+
+    def dispatched() -> list[int]:
+        return [pk for row in OrmQ.objects.all() for pk in carried_analyses(row.task)]
+
+    monkeypatch.setattr("tagging.backfill.time.sleep", a_worker_takes_the_oldest_task)
+
+    output = backfill("--max-waiting", "2")
+
+    assert "queued 6 image(s)" in output
+    assert most_waiting == [2, 2]  # it waited twice, each time with one batch waiting, never more
+    assert ImageAnalysis.objects.filter(status=ImageAnalysis.Status.QUEUED).count() == 2
 
 
 @pytest.mark.django_db
@@ -81,7 +146,8 @@ def test_limit_bounds_the_run(django_capture_on_commit_callbacks):
     make_images(4)
     with django_capture_on_commit_callbacks(execute=True):
         backfill("--limit", "2")
-    assert OrmQ.objects.count() == 2
+    assert ImageAnalysis.objects.count() == 2
+    assert len(queued_tasks()) == 1
 
 
 @pytest.mark.django_db

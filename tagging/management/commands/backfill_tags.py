@@ -8,7 +8,6 @@ twice. Ids are read in chunks so memory stays flat however large the catalog.
 import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import datetime, time
-from functools import partial
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, transaction
@@ -19,6 +18,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from tqdm import tqdm
 
 from catalog.models import Category, ProductImage
+from tagging.backfill import DEFAULT_MAX_WAITING, WaitingBound, dispatch_group, queue_analyses, task_groups
 from tagging.models import ImageAnalysis
 
 CHUNK_SIZE = 500
@@ -94,6 +94,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--concurrency", type=int, default=0, help="Analyse in-process with N threads (default: queue to workers)."
         )
+        parser.add_argument(
+            "--max-waiting",
+            type=int,
+            default=DEFAULT_MAX_WAITING,
+            help="When queueing: hold back while this many of the run's images wait for a worker, so uploads "
+            f"queued meanwhile are not stuck behind the whole backfill (default {DEFAULT_MAX_WAITING}; 0: no bound).",
+        )
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **options):
@@ -135,7 +142,10 @@ class Command(BaseCommand):
                 )
                 verb = "analysed"
             else:
-                done = self._enqueue(iterate_ids(queryset, limit=options["limit"]), workflow, force, progress)
+                bound = WaitingBound(options["max_waiting"]) if options["max_waiting"] > 0 else None
+                done = self._enqueue(
+                    iterate_id_chunks(queryset, limit=options["limit"]), workflow, force, bound, progress
+                )
                 verb = "queued"
         except KeyboardInterrupt:
             progress.close()
@@ -144,17 +154,20 @@ class Command(BaseCommand):
         progress.close()
         self.stdout.write(self.style.SUCCESS(f"{verb} {done} image(s) (estimate was ${estimate})."))
 
-    def _enqueue(self, ids, workflow, force, progress) -> int:
-        """Record a queued analysis and hand it to the workers; images already pending are skipped."""
-        from tagging import services
-        from tagging.tasks import dispatch_analysis
-
+    def _enqueue(self, chunks, workflow, force, bound: WaitingBound | None, progress) -> int:
+        """Record each chunk's queued analyses and hand them to the workers a batch per task;
+        images already pending are skipped. See tagging.backfill."""
         count = 0
-        for image_id in ids:
-            if services.queue_analysis(image_id=image_id, workflow=workflow, force=force) is not None:
-                transaction.on_commit(partial(dispatch_analysis, image_id=image_id, workflow=workflow, force=force))
-                count += 1
-            progress.update(1)
+        for chunk in chunks:
+            with transaction.atomic():
+                queued = queue_analyses(image_ids=chunk, workflow=workflow, force=force)
+            for group in task_groups(queued):
+                if bound is not None:
+                    group = bound.room_for(group)
+                if group:
+                    dispatch_group(group)
+                    count += len(group)
+            progress.update(len(chunk))
         return count
 
     def _run_in_process(self, queryset, limit, concurrency, workflow, force, progress) -> int:
