@@ -419,8 +419,16 @@ def run_backfill(
         image = upload(product, content)
         uploaded_at[image.pk] = begin
         poller.watch(image.pk)
+    from tagging.models import ImageAnalysis
+
+    checked = time.time()
     while not all_visible([*backfill_ids, *uploaded_at]) and time.time() < deadline:
         time.sleep(0.05)
+        if time.time() - checked > 1:  # a failed analysis shows no tags: stop once none is pending
+            checked = time.time()
+            pending = ImageAnalysis.Status.QUEUED, ImageAnalysis.Status.RUNNING
+            if not ImageAnalysis.objects.filter(status__in=pending).exists():
+                break
     backfill.wait(timeout=max(1.0, deadline - time.time()))
     poller.done.set()
     poller.join()
@@ -435,6 +443,7 @@ def run_backfill(
         "tagged": len(tagged),
         "seconds": last - first,
         "images_per_s": len(tagged) / (last - first),
+        "failed": ImageAnalysis.objects.filter(image_id__in=backfill_ids, status="failed").count(),
         "live_uploads": len(uploaded_at),
         "live_tagged": len(live),
         "live_p50_ms": statistics.median(live) if live else None,

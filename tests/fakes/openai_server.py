@@ -113,6 +113,13 @@ def estimate_prompt_tokens(body: dict[str, Any]) -> int:
     return total
 
 
+class _ListeningServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # A cluster's batches open dozens of connections at once; the default backlog of 5 made the
+    # kernel refuse some of them, which a provider's load balancer would not.
+    request_queue_size = 256
+
+
 class FakeOpenAIServer:
     """A threaded loopback server; use as a context manager or call start()/stop()."""
 
@@ -143,8 +150,7 @@ class FakeOpenAIServer:
         self._lock = threading.Lock()
         self._random = random.Random(self.faults.seed)
         self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
-        self._httpd.daemon_threads = True
+        self._httpd = _ListeningServer((host, port), self._handler_class())
         self._thread: threading.Thread | None = None
 
     # --- control -----------------------------------------------------------------------------
