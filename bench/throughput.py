@@ -381,6 +381,8 @@ def run_backfill(
     this process uploads ``live_rate`` images a second, as shoppers' shops keep doing."""
     import resource
 
+    from tagging.models import ImageAnalysis
+
     image_ids = store_images(contents, "BACK")
     live_products = make_products(len(live_contents), "LIVE") if live_rate else []
     poller = TagPoller()
@@ -419,8 +421,6 @@ def run_backfill(
         image = upload(product, content)
         uploaded_at[image.pk] = begin
         poller.watch(image.pk)
-    from tagging.models import ImageAnalysis
-
     checked = time.time()
     while not all_visible([*backfill_ids, *uploaded_at]) and time.time() < deadline:
         time.sleep(0.05)

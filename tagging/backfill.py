@@ -3,7 +3,8 @@
 An upload queues one task for its one image. A backfill knows a whole chunk of images up
 front, so it records the chunk's queued analyses in one INSERT and queues one task per
 SHELFSIGHT_ANALYSIS_BATCH plain analyses, each task naming the others it answers for
-(``along``, as the sweep does): no task of a backfill starts only to find its image taken.
+(tagging.batches.task_groups, as the sweep does): no task of a backfill starts only to find
+its image taken.
 
 The queue is shared with uploads, whose tags are expected within half a second. A backfill
 that queued 100,000 images at once would put every upload behind all of them, so the next
@@ -12,16 +13,14 @@ waiting for a worker.
 """
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef
 
 from catalog.models import ProductImage
-from tagging.batches import batch_size, is_plain
 from tagging.models import ImageAnalysis
 from tagging.services import ROUTE
-from tagging.tasks import dispatch_analysis
 
 DEFAULT_MAX_WAITING = 64  # eight tasks of eight: a task ready for each of a cluster's workers
 WAIT_POLL_SECONDS = 0.25
@@ -42,36 +41,6 @@ def queue_analyses(*, image_ids: Sequence[int], workflow: str = "full", force: b
         for image_id in needing.values_list("pk", flat=True)
     ]
     return ImageAnalysis.objects.bulk_create(rows)
-
-
-def task_groups(analyses: Iterable[ImageAnalysis]) -> Iterator[list[ImageAnalysis]]:
-    """The analyses a task each: plain ones by SHELFSIGHT_ANALYSIS_BATCH, any other alone."""
-    size = batch_size()
-    plain: list[ImageAnalysis] = []
-    for analysis in analyses:
-        if not is_plain(workflow=analysis.workflow, force=analysis.force, route=analysis.route):
-            yield [analysis]
-            continue
-        plain.append(analysis)
-        if len(plain) == size:
-            yield plain
-            plain = []
-    if plain:
-        yield plain
-
-
-def dispatch_group(group: Sequence[ImageAnalysis]) -> str:
-    """Queue one task for ``group`` (from task_groups): the first image's, carrying the rest,
-    on the analyses' queue (SHELFSIGHT_BACKFILL_QUEUE when they were queued)."""
-    first, *rest = group
-    return dispatch_analysis(
-        image_id=first.image_id,
-        workflow=first.workflow,
-        force=first.force,
-        route=first.route or ROUTE,
-        along=[analysis.pk for analysis in rest] or None,
-        queue=first.queue,
-    )
 
 
 class WaitingBound:

@@ -15,7 +15,7 @@ twice at once, and a worker killed mid-batch leaves rows that the sweep re-queue
 
 import gc
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
@@ -25,6 +25,7 @@ from django.utils import timezone
 from django_q.conf import Conf
 
 from catalog.models import ProductImage
+from tagging import tasks
 from tagging.events import announced_together
 from tagging.machine_tags import TagWrites
 from tagging.models import ImageAnalysis, ProductTag
@@ -57,6 +58,35 @@ def current_queue() -> str:
 def is_plain(*, workflow: str, force: bool, route: str) -> bool:
     """Whether an analysis may be taken along: a full one, not forced, down the default route."""
     return workflow == ImageAnalysis.Workflow.FULL and not force and (route or ROUTE) == ROUTE
+
+
+def task_groups(analyses: Iterable[ImageAnalysis]) -> Iterator[list[ImageAnalysis]]:
+    """The analyses a task each: plain ones of one queue by SHELFSIGHT_ANALYSIS_BATCH, any other alone."""
+    size = batch_size()
+    plain: dict[str, list[ImageAnalysis]] = {}
+    for analysis in analyses:
+        if not is_plain(workflow=analysis.workflow, force=analysis.force, route=analysis.route):
+            yield [analysis]
+            continue
+        group = plain.setdefault(analysis.queue, [])
+        group.append(analysis)
+        if len(group) == size:
+            yield plain.pop(analysis.queue)
+    yield from plain.values()
+
+
+def dispatch_group(group: Sequence[ImageAnalysis]) -> str:
+    """Queue one task for ``group`` (from task_groups) on the analyses' queue: the first image's,
+    carrying the rest by id, since a task that takes "the oldest queued" could leave them behind."""
+    first, *rest = group
+    return tasks.dispatch_analysis(
+        image_id=first.image_id,
+        workflow=first.workflow,
+        force=first.force,
+        route=first.route or ROUTE,
+        along=[analysis.pk for analysis in rest] or None,
+        queue=first.queue,
+    )
 
 
 def analyze_image_with_companions(*, image_id: int, companions: int, along: Sequence[int] = ()) -> ImageAnalysis | None:
@@ -100,11 +130,15 @@ def claim_companions(*, exclude_image_id: int, limit: int, along: Sequence[int] 
             force=False,
             route__in=[ROUTE, ""],  # the queryset form of is_plain
         ).exclude(image_id=exclude_image_id)
-        oldest = plain_queued.filter(queue=current_queue())
         named = list(
             plain_queued.filter(pk__in=along).order_by("created_at", "id").values_list("pk", flat=True)[:limit]
         )
-        oldest = oldest.exclude(pk__in=named).order_by("created_at", "id").values_list("pk", flat=True)
+        oldest = (
+            plain_queued.filter(queue=current_queue())
+            .exclude(pk__in=named)
+            .order_by("created_at", "id")
+            .values_list("pk", flat=True)
+        )
         candidates = named + list(oldest[: limit - len(named)]) if len(named) < limit else named
         claimed = _take(candidates) if candidates else []
     else:

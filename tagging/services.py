@@ -649,16 +649,14 @@ def sweep_stuck_analyses(*, older_than_seconds: int) -> int:
     for (see tagging.batches), so sweeping a long backlog adds little to the queue. Returns how
     many were re-queued.
     """
-    from tagging.batches import batch_size, is_plain
-    from tagging.tasks import dispatch_analysis
+    from tagging.batches import dispatch_group, task_groups
 
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     stuck = ImageAnalysis.objects.filter(
         Q(status=ImageAnalysis.Status.RUNNING, started_at__lt=cutoff)
         | Q(status=ImageAnalysis.Status.QUEUED, created_at__lt=cutoff)
     ).order_by("created_at", "id")
-    requeued = 0
-    plain_waiting: list[ImageAnalysis] = []
+    requeued: list[ImageAnalysis] = []
     for analysis in stuck:
         if analysis.attempts >= MAX_ANALYSIS_ATTEMPTS:
             ImageAnalysis.objects.filter(pk=analysis.pk, status=analysis.status).update(
@@ -671,24 +669,8 @@ def sweep_stuck_analyses(*, older_than_seconds: int) -> int:
         reset = ImageAnalysis.objects.filter(pk=analysis.pk, status=analysis.status).update(
             status=ImageAnalysis.Status.QUEUED, created_at=timezone.now(), started_at=None
         )
-        if not reset:
-            continue
-        requeued += 1
-        if is_plain(workflow=analysis.workflow, force=analysis.force, route=analysis.route):
-            plain_waiting.append(analysis)
-            continue
-        dispatch_analysis(
-            image_id=analysis.image_id,
-            workflow=analysis.workflow,
-            force=analysis.force,
-            route=analysis.route or ROUTE,
-            queue=analysis.queue,
-        )
-    size = batch_size()
-    for queue in sorted({analysis.queue for analysis in plain_waiting}):
-        waiting = [analysis for analysis in plain_waiting if analysis.queue == queue]
-        for start in range(0, len(waiting), size):
-            first, *rest = waiting[start : start + size]
-            # The task carries the rest by id: a task that takes "the oldest queued" could leave them behind.
-            dispatch_analysis(image_id=first.image_id, along=[analysis.pk for analysis in rest] or None, queue=queue)
-    return requeued
+        if reset:
+            requeued.append(analysis)
+    for group in task_groups(requeued):
+        dispatch_group(group)
+    return len(requeued)

@@ -18,7 +18,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 from tqdm import tqdm
 
 from catalog.models import Category, ProductImage
-from tagging.backfill import DEFAULT_MAX_WAITING, WaitingBound, dispatch_group, queue_analyses, task_groups
+from tagging.backfill import DEFAULT_MAX_WAITING, WaitingBound, queue_analyses
+from tagging.batches import dispatch_group, task_groups
 from tagging.models import ImageAnalysis
 
 CHUNK_SIZE = 500
