@@ -300,6 +300,9 @@ SHELFSIGHT_MODEL_IMAGE_MIN_SIDE = env_int("SHELFSIGHT_MODEL_IMAGE_MIN_SIDE", 384
 # calls on parallel threads and their writes in one transaction (tagging.batches); 1 = one each.
 # Each extra image is a thread with its own database connection in every worker process.
 SHELFSIGHT_ANALYSIS_BATCH = env_int("SHELFSIGHT_ANALYSIS_BATCH", 8)
+# The same for the tasks backfill_tags queues: bulk work favours fewer worker processes each
+# running more calls at once (BENCHMARKS.md), and nothing waits on any single image of it.
+SHELFSIGHT_BACKFILL_BATCH = env_int("SHELFSIGHT_BACKFILL_BATCH", 16)
 SHELFSIGHT_ADMIN_PASSWORD = os.environ.get("SHELFSIGHT_ADMIN_PASSWORD", "")
 # How often each process checks whether staff changed tags or synonyms (tagging.vocabulary).
 SHELFSIGHT_VOCABULARY_RECHECK_SECONDS = env_float("SHELFSIGHT_VOCABULARY_RECHECK_SECONDS", 1.0)

@@ -11,9 +11,10 @@ included, is one LLMCall row.
 """
 
 import logging
+import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -30,6 +31,26 @@ logger = logging.getLogger(__name__)
 
 NOT_BREAKER_FAILURES = {"bad_request"}  # the request's fault, not the deployment's
 OVER_BUDGET = "over budget"
+
+
+_holding = threading.local()
+
+
+@contextmanager
+def holding_calls() -> Iterator[list[LLMCall]]:
+    """Within it, this thread's successful calls are kept as unsaved LLMCall rows in the list
+    it yields, for the caller to write with its own results in one transaction (a batch of
+    analyses: one INSERT and commit instead of one per call). The caller must save them.
+
+    Failed and skipped attempts, and a canary's calls, are written at once all the same: the
+    canary's judge and the circuit breaker read them.
+    """
+    previous = getattr(_holding, "calls", None)
+    _holding.calls = held = []
+    try:
+        yield held
+    finally:
+        _holding.calls = previous
 
 
 def is_configured(*, route: str) -> bool:
@@ -294,9 +315,9 @@ def _fallback_reason(plan: _Plan, failures: list[str]) -> str:
     return "; ".join(reasons)[:200]
 
 
-def _log(attempt: _Attempt, **fields) -> LLMCall:
+def _log(attempt: _Attempt, *, may_hold: bool = False, **fields) -> LLMCall:
     deployment = attempt.deployment
-    return LLMCall.objects.create(
+    call = LLMCall(
         request_id=attempt.request_id,
         route=attempt.request.route,
         provider=deployment.provider.name,
@@ -309,6 +330,12 @@ def _log(attempt: _Attempt, **fields) -> LLMCall:
         metadata=attempt.request.metadata,
         **fields,
     )
+    held = getattr(_holding, "calls", None)
+    if may_hold and held is not None:
+        held.append(call)
+    else:
+        call.save(force_insert=True)
+    return call
 
 
 def _record_skip(attempt: _Attempt, *, why: str) -> None:
@@ -356,6 +383,7 @@ def _succeeded(attempt: _Attempt, *, text: str, input_tokens: int, output_tokens
     _settle(attempt, cost)
     call = _log(
         attempt,
+        may_hold=attempt.step.arm != LLMCall.Arm.CANARY,
         latency_ms=latency_ms,
         input_tokens=input_tokens,
         output_tokens=output_tokens,

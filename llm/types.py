@@ -43,6 +43,6 @@ class ChatResult:
     cost_usd: Decimal
     latency_ms: float
     attempts: int
-    call_id: int
+    call_id: int | None  # None while the call's row is held (gateway.holding_calls)
     request_id: str
     fallback_reason: str = ""

@@ -2,7 +2,7 @@
 
 An upload queues one task for its one image. A backfill knows a whole chunk of images up
 front, so it records the chunk's queued analyses in one INSERT and queues one task per
-SHELFSIGHT_ANALYSIS_BATCH plain analyses, each task naming the others it answers for
+SHELFSIGHT_BACKFILL_BATCH plain analyses, each task naming the others it answers for
 (tagging.batches.task_groups, as the sweep does): no task of a backfill starts only to find
 its image taken.
 
@@ -22,7 +22,7 @@ from catalog.models import ProductImage
 from tagging.models import ImageAnalysis
 from tagging.services import ROUTE
 
-DEFAULT_MAX_WAITING = 64  # eight tasks of eight: a task ready for each of a cluster's workers
+DEFAULT_MAX_WAITING = 64  # four tasks of 16: one ready for each worker of a backfill cluster
 WAIT_POLL_SECONDS = 0.25
 
 

@@ -25,6 +25,8 @@ from django.utils import timezone
 from django_q.conf import Conf
 
 from catalog.models import ProductImage
+from llm import gateway
+from llm.models import LLMCall
 from tagging import tasks
 from tagging.events import announced_together
 from tagging.machine_tags import TagWrites
@@ -45,9 +47,19 @@ _pool: ThreadPoolExecutor | None = None
 
 
 def batch_size() -> int:
+    """How many analyses an upload's task takes on at most (SHELFSIGHT_ANALYSIS_BATCH)."""
+    return _size_setting("SHELFSIGHT_ANALYSIS_BATCH")
+
+
+def backfill_batch_size() -> int:
+    """How many analyses a task queued by backfill_tags carries (SHELFSIGHT_BACKFILL_BATCH)."""
+    return _size_setting("SHELFSIGHT_BACKFILL_BATCH")
+
+
+def _size_setting(name: str) -> int:
     if Conf.SYNC:  # tasks run inline as each image is saved: nothing waits to be taken along
         return 1
-    return max(1, int(getattr(settings, "SHELFSIGHT_ANALYSIS_BATCH", 1)))
+    return max(1, int(getattr(settings, name, 1)))
 
 
 def current_queue() -> str:
@@ -60,9 +72,10 @@ def is_plain(*, workflow: str, force: bool, route: str) -> bool:
     return workflow == ImageAnalysis.Workflow.FULL and not force and (route or ROUTE) == ROUTE
 
 
-def task_groups(analyses: Iterable[ImageAnalysis]) -> Iterator[list[ImageAnalysis]]:
-    """The analyses a task each: plain ones of one queue by SHELFSIGHT_ANALYSIS_BATCH, any other alone."""
-    size = batch_size()
+def task_groups(analyses: Iterable[ImageAnalysis], *, size: int | None = None) -> Iterator[list[ImageAnalysis]]:
+    """The analyses a task each: plain ones of one queue by ``size`` (SHELFSIGHT_ANALYSIS_BATCH
+    unless given), any other alone."""
+    size = size or batch_size()
     plain: dict[str, list[ImageAnalysis]] = {}
     for analysis in analyses:
         if not is_plain(workflow=analysis.workflow, force=analysis.force, route=analysis.route):
@@ -77,14 +90,15 @@ def task_groups(analyses: Iterable[ImageAnalysis]) -> Iterator[list[ImageAnalysi
 
 def dispatch_group(group: Sequence[ImageAnalysis]) -> str:
     """Queue one task for ``group`` (from task_groups) on the analyses' queue: the first image's,
-    carrying the rest by id, since a task that takes "the oldest queued" could leave them behind."""
-    first, *rest = group
+    carrying every analysis by id (its own too, so it is claimed and written with the rest),
+    since a task that takes "the oldest queued" could leave them behind."""
+    first = group[0]
     return tasks.dispatch_analysis(
         image_id=first.image_id,
         workflow=first.workflow,
         force=first.force,
         route=first.route or ROUTE,
-        along=[analysis.pk for analysis in rest] or None,
+        along=[analysis.pk for analysis in group] if len(group) > 1 else None,
         queue=first.queue,
     )
 
@@ -93,31 +107,41 @@ def analyze_image_with_companions(*, image_id: int, companions: int, along: Sequ
     """Analyse ``image_id`` as ``analyze_image`` does, plus up to ``companions`` other queued images,
     those of the analyses ``along`` first (see claim_companions).
 
+    When ``along`` names this image's own queued analysis (a task of the sweep or a backfill),
+    it is claimed and written with the others: one claim and one transaction for the batch.
     Returns the analysis of ``image_id``; the companions' analyses are recorded on their rows.
     """
     taken = claim_companions(exclude_image_id=image_id, limit=companions, along=along)
     if not taken:
         return analyze_image(image_id=image_id)
+    own = next((analysis for analysis in taken if analysis.image_id == image_id), None)
     sources = _earlier_analyses(
         shas=[analysis.image.sha256 for analysis in taken],
         workflow=ImageAnalysis.Workflow.FULL,
         route=ROUTE,
         exclude=[analysis.pk for analysis in taken],
     )
+    others = [analysis for analysis in taken if analysis is not own]
     futures = [
-        _threads().submit(_outcome_in_thread, analysis, sources.get(analysis.image.sha256)) for analysis in taken
+        _threads().submit(_outcome_in_thread, analysis, sources.get(analysis.image.sha256)) for analysis in others
     ]
+    outcomes = []
     try:
-        return analyze_image(image_id=image_id)
+        if own is None:
+            return analyze_image(image_id=image_id)
+        outcomes.append((own, _held_outcome(own, sources.get(own.image.sha256))))
+        return own
     finally:  # the images taken along are recorded whatever became of this one
-        record_together([(analysis, future.result()) for analysis, future in zip(taken, futures, strict=True)])
+        outcomes.extend((analysis, future.result()) for analysis, future in zip(others, futures, strict=True))
+        record_together(outcomes)
 
 
 def claim_companions(*, exclude_image_id: int, limit: int, along: Sequence[int] = ()) -> list[ImageAnalysis]:
-    """Claim up to ``limit`` plain queued analyses of other images; returns the claimed rows.
+    """Claim up to ``limit`` plain queued analyses; returns the claimed rows.
 
     The analyses ``along`` come first: a task the sweep or a backfill dispatched for several
-    analyses carries their ids, because only the task itself answers for them. The rest are the
+    analyses carries their ids (its own image's among them), because only the task itself
+    answers for them. The rest, of images other than ``exclude_image_id``, are the
     oldest queued for this process's queue (a backfill's own queue is not the uploads'); each of
     those still has a task of its own should this one not take it.
     """
@@ -129,12 +153,13 @@ def claim_companions(*, exclude_image_id: int, limit: int, along: Sequence[int] 
             workflow=ImageAnalysis.Workflow.FULL,
             force=False,
             route__in=[ROUTE, ""],  # the queryset form of is_plain
-        ).exclude(image_id=exclude_image_id)
+        )
         named = list(
             plain_queued.filter(pk__in=along).order_by("created_at", "id").values_list("pk", flat=True)[:limit]
         )
         oldest = (
             plain_queued.filter(queue=current_queue())
+            .exclude(image_id=exclude_image_id)
             .exclude(pk__in=named)
             .order_by("created_at", "id")
             .values_list("pk", flat=True)
@@ -214,11 +239,17 @@ def _set_running(where: str, where_params: list, *, prefix: tuple[str, list] = (
 def record_together(outcomes: list[tuple[ImageAnalysis, _Outcome]]) -> None:
     """Write every outcome in one transaction and announce the changed products once.
 
+    The model calls held for the batch (gateway.holding_calls) go first, in one INSERT of
+    their own: they are spent whatever becomes of the rest.
+
     The products' tag rows are read in one query for the batch, not twice for every image.
     When the images are of different products (the usual burst of uploads), all their new
     tags go in one INSERT and all their events in another; should anything in that fail (a
     tag another worker wrote meanwhile), it is undone and each image is written on its own.
     """
+    held_calls = [call for _, outcome in outcomes for call in outcome.held_calls]
+    if held_calls:
+        LLMCall.objects.bulk_create(held_calls)
     with transaction.atomic(), announced_together():
         product_ids = [analysis.image.product_id for analysis, _ in outcomes]
         distinct = set(product_ids)
@@ -286,9 +317,23 @@ def _tags_of_products(product_ids: set[int]) -> dict[int, list[ProductTag]]:
 
 
 def _outcome_in_thread(analysis: ImageAnalysis, source: ImageAnalysis | None) -> _Outcome:
-    """The reused outcome of ``source`` (an earlier analysis of the same bytes), or a fresh one."""
-    # Pool threads keep their database connection between batches; drop it if it went bad or stale.
+    """_held_outcome on a pool thread."""
+    # Pool threads keep their database connection between batches; drop it if it went bad or
+    # stale. (The task's own thread is django-q2's, which does this before every task.)
     close_old_connections()
+    return _held_outcome(analysis, source)
+
+
+def _held_outcome(analysis: ImageAnalysis, source: ImageAnalysis | None) -> _Outcome:
+    """The reused outcome of ``source`` (an earlier analysis of the same bytes), or a fresh one,
+    holding its model call's row for record_together."""
+    with gateway.holding_calls() as held:
+        outcome = _outcome(analysis, source)
+    outcome.held_calls = held
+    return outcome
+
+
+def _outcome(analysis: ImageAnalysis, source: ImageAnalysis | None) -> _Outcome:
     image: ProductImage = analysis.image
     try:
         if source is not None:
@@ -312,8 +357,10 @@ def release_threads() -> None:
 
 def _threads() -> ThreadPoolExecutor:
     """One pool per process (a worker runs one task at a time), so its threads and their
-    database connections are reused from batch to batch."""
+    database connections are reused from batch to batch. Threads start only as batches need
+    them: a worker never handed a backfill's larger batch keeps to SHELFSIGHT_ANALYSIS_BATCH."""
     global _pool
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=max(1, batch_size() - 1), thread_name_prefix="analysis")
+        largest = max(batch_size(), backfill_batch_size())
+        _pool = ThreadPoolExecutor(max_workers=max(1, largest - 1), thread_name_prefix="analysis")
     return _pool

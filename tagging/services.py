@@ -9,7 +9,7 @@ follow it are one short transaction, so SQLite's single writer is held for milli
 import base64
 import logging
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
@@ -69,6 +69,7 @@ class _Outcome:
     fields: dict
     error: str = ""
     error_class: str = ""
+    held_calls: list = field(default_factory=list)  # LLMCall rows to write with it (gateway.holding_calls)
 
 
 def analyze_image(

@@ -24,7 +24,8 @@ def dispatch_analysis(
     along: list[int] | None = None,
     queue: str = "",
 ) -> str:
-    """Queue the task; ``along`` names other queued analyses (by id) that only this task answers for.
+    """Queue the task; ``along`` names the queued analyses (by id, this image's first) that only
+    this task answers for.
 
     ``queue`` names a django-q2 queue other than the default (the cluster started with
     Q_CLUSTER_NAME set to it serves it)."""

@@ -6,6 +6,7 @@ import threading
 import pytest
 
 from catalog.services import add_product_image
+from llm.models import LLMCall
 from tagging.models import ImageAnalysis, ProductTag
 from tagging.services import queue_analysis
 from tagging.signals import tags_changed
@@ -21,6 +22,7 @@ def batched(provider_settings, model_server, redis_broker, settings):
     from tagging.batches import release_threads
 
     settings.SHELFSIGHT_ANALYSIS_BATCH = 4
+    settings.SHELFSIGHT_BACKFILL_BATCH = 4
     model_server.answer = tagging_answer
     restore_default_vocabulary()
     yield model_server
@@ -240,7 +242,7 @@ def test_companions_locked_by_another_claimer_are_skipped_not_waited_for(batched
     assert set(ImageAnalysis.objects.filter(pk__in=queued[:2]).values_list("status", flat=True)) == {"queued"}
 
 
-def test_a_queued_backfill_analyses_every_image_once_a_batch_per_task(batched, redis_broker, settings):
+def test_a_queued_backfill_analyses_every_image_once_a_batch_per_task(batched, redis_broker, announcements):
     import io
 
     from django.core.management import call_command
@@ -258,10 +260,21 @@ def test_a_queued_backfill_analyses_every_image_once_a_batch_per_task(batched, r
     assert len(tasks) == 3  # 10 images, 4 to a task
     for task in tasks:
         analyze_image_task(*task["args"], **task["kwargs"])
+    # Each task's own image is written with its batch: one announcement of all its products.
+    products = dict(ImageAnalysis.objects.values_list("pk", "image__product_id"))
+    expected = [sorted(products[pk] for pk in task["kwargs"]["along"]) for task in tasks]
+    assert [len(batch) for batch in expected] == [4, 4, 2]
+    assert sorted(announcements) == sorted(expected)
     statuses = list(ImageAnalysis.objects.values_list("image_id", "status"))
     assert sorted(statuses) == sorted((image.pk, "succeeded") for image in images)
     assert len(batched.chat_requests) == 10
     assert {tag.image_id for tag in ProductTag.objects.filter(source="ai")} == {image.pk for image in images}
+    # Every call is in the ledger once, the batch's held rows written with their outcomes.
+    calls = list(LLMCall.objects.values_list("request_id", "outcome"))
+    requested = set(ImageAnalysis.objects.values_list("llm_request_id", flat=True))
+    assert sorted((str(request_id), outcome) for request_id, outcome in calls) == sorted(
+        (request_id, "success") for request_id in requested
+    )
 
 
 def test_a_backfill_on_its_own_queue_is_not_taken_along_by_upload_tasks(batched, settings):
@@ -287,3 +300,43 @@ def test_a_backfill_on_its_own_queue_is_not_taken_along_by_upload_tasks(batched,
     }
     assert backfill_queue.queue_size() == 1
     backfill_queue.purge_queue()
+
+
+def test_a_backfill_batch_larger_than_an_upload_batch_calls_the_model_side_by_side(batched, settings):
+    import io
+
+    from django.core.management import call_command
+    from django_q.brokers import get_broker
+    from django_q.signing import SignedPackage
+
+    from tagging.batches import release_threads
+
+    release_threads()  # the pool is sized from the settings when first used
+    settings.SHELFSIGHT_ANALYSIS_BATCH = 2
+    settings.SHELFSIGHT_BACKFILL_BATCH = 6
+    in_flight, most = [0], [0]
+    lock = threading.Lock()
+
+    def slow_answer(body):
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        try:
+            threading.Event().wait(0.3)
+            return tagging_answer(body)
+        finally:
+            with lock:
+                in_flight[0] -= 1
+
+    batched.answer = slow_answer
+    uploads(6)
+    ImageAnalysis.objects.all().delete()  # images that predate tagging
+    broker = get_broker()
+    broker.purge_queue()
+    call_command("backfill_tags", "--no-progress", stdout=io.StringIO())
+    (task,) = [SignedPackage.loads(payload) for _, payload in broker.dequeue()]
+
+    analyze_image_task(*task["args"], **task["kwargs"])
+
+    assert set(ImageAnalysis.objects.values_list("status", flat=True)) == {"succeeded"}
+    assert most[0] == 6

@@ -68,9 +68,11 @@ def queued_tasks() -> list[dict]:
 
 
 def carried_analyses(task: dict) -> list[int]:
-    """The analyses a queued task answers for: its own image's, then those it carries along."""
+    """The analyses a queued task answers for: those it carries (its own image's first), else its image's."""
     own = ImageAnalysis.objects.get(image_id=task["args"][0], status=ImageAnalysis.Status.QUEUED).pk
-    return [own, *(task["kwargs"].get("along") or ())]
+    carried = task["kwargs"].get("along") or [own]
+    assert carried[0] == own
+    return carried
 
 
 @pytest.mark.django_db
@@ -89,7 +91,8 @@ def test_enqueue_mode_queues_each_missing_image_once(django_capture_on_commit_ca
 
 @pytest.mark.django_db
 def test_queued_backfill_sends_one_task_per_batch_naming_every_analysis_once(settings):
-    settings.SHELFSIGHT_ANALYSIS_BATCH = 2
+    settings.SHELFSIGHT_ANALYSIS_BATCH = 4  # uploads' batches; a backfill's have their own size
+    settings.SHELFSIGHT_BACKFILL_BATCH = 2
     make_images(5)
 
     backfill()
@@ -103,7 +106,7 @@ def test_queued_backfill_sends_one_task_per_batch_naming_every_analysis_once(set
 
 @pytest.mark.django_db
 def test_forced_backfill_queues_a_task_per_image(settings):
-    settings.SHELFSIGHT_ANALYSIS_BATCH = 4
+    settings.SHELFSIGHT_BACKFILL_BATCH = 4
     images = make_images(3)
     ImageAnalysis.objects.bulk_create(
         [ImageAnalysis(image=image, status=ImageAnalysis.Status.SUCCEEDED) for image in images]
@@ -118,7 +121,7 @@ def test_forced_backfill_queues_a_task_per_image(settings):
 
 @pytest.mark.django_db
 def test_queued_backfill_holds_back_while_its_images_wait_for_workers(settings, monkeypatch):
-    settings.SHELFSIGHT_ANALYSIS_BATCH = 2
+    settings.SHELFSIGHT_BACKFILL_BATCH = 2
     make_images(6)
     most_waiting = []
 

@@ -199,10 +199,13 @@ def test_sweep_dispatches_one_task_per_batch_of_plain_queued_analyses(product, s
 
     plain = [call for call in dispatched if not call.get("force")]
     assert len(plain) == 3  # 9 plain rows, 4 to a task
-    carried = [plain[0]["image_id"]] + [
-        ImageAnalysis.objects.get(pk=pk).image_id for call in plain for pk in call.get("along") or ()
+    # Each task carries its batch's analyses, its own image's first; a batch of one carries none.
+    carried = [
+        [ImageAnalysis.objects.get(pk=pk).image_id for pk in call.get("along") or ()] or [call["image_id"]]
+        for call in plain
     ]
-    assert sorted(carried + [call["image_id"] for call in plain[1:]]) == sorted(image.pk for image in images[:9])
+    assert [batch[0] for batch in carried] == [call["image_id"] for call in plain]
+    assert sorted(image_id for batch in carried for image_id in batch) == sorted(image.pk for image in images[:9])
     assert [call["image_id"] for call in dispatched if call.get("force")] == [images[9].pk]
     assert ImageAnalysis.objects.filter(status="queued", created_at__gt=long_ago).count() == 10
 

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from catalog.models import Category, ProductImage
 from tagging.backfill import DEFAULT_MAX_WAITING, WaitingBound, queue_analyses
-from tagging.batches import dispatch_group, task_groups
+from tagging.batches import backfill_batch_size, dispatch_group, task_groups
 from tagging.models import ImageAnalysis
 
 CHUNK_SIZE = 500
@@ -162,7 +162,7 @@ class Command(BaseCommand):
         for chunk in chunks:
             with transaction.atomic():
                 queued = queue_analyses(image_ids=chunk, workflow=workflow, force=force)
-            for group in task_groups(queued):
+            for group in task_groups(queued, size=backfill_batch_size()):
                 if bound is not None:
                     group = bound.room_for(group)
                 if group:
