@@ -470,7 +470,7 @@ def main() -> None:
         help="uploads: each image uploaded and queued on its own; backfill: stored images queued by backfill_tags",
     )
     parser.add_argument("--live-rate", type=float, default=5.0, help="backfill mode: uploads a second meanwhile")
-    parser.add_argument("--backfill-workers", type=int, default=8, help="backfill mode: workers of its own cluster")
+    parser.add_argument("--backfill-workers", type=int, default=4, help="backfill mode: workers of its own cluster")
     parser.add_argument("--backfill-niceness", type=int, default=10, help="backfill mode: its cluster's nice value")
     arguments = parser.parse_args()
 
