@@ -180,7 +180,7 @@ def _claim(*, image: ProductImage, workflow: str, force: bool, requested_by, rou
     the model twice at once. The conditional UPDATE is the claim (SQLite has no row locks).
     """
     now = timezone.now()
-    running = ImageAnalysis.objects.filter(image=image, workflow=workflow, status=ImageAnalysis.Status.RUNNING).first()
+    running = _running_analysis(image=image, workflow=workflow)
     if running is not None:
         return running, False
     for queued in ImageAnalysis.objects.filter(
@@ -200,6 +200,15 @@ def _claim(*, image: ProductImage, workflow: str, force: bool, requested_by, rou
                 queued.requested_by = requested_by
                 queued.save(update_fields=["requested_by"])
             return queued, True
+    # Another worker may have claimed the queued row since the first look (taking it along with
+    # its own batch): what it runs or ran answers for this task too, so no second row is started.
+    taken_meanwhile = (
+        _running_analysis(image=image, workflow=workflow)
+        if force
+        else _settled_analysis(image_id=image.pk, workflow=workflow)
+    )
+    if taken_meanwhile is not None:
+        return taken_meanwhile, False
     analysis = ImageAnalysis.objects.create(
         image=image,
         workflow=workflow,
@@ -211,6 +220,10 @@ def _claim(*, image: ProductImage, workflow: str, force: bool, requested_by, rou
         route=route,
     )
     return analysis, True
+
+
+def _running_analysis(*, image: ProductImage, workflow: str) -> ImageAnalysis | None:
+    return ImageAnalysis.objects.filter(image=image, workflow=workflow, status=ImageAnalysis.Status.RUNNING).first()
 
 
 def _reused(*, analysis: ImageAnalysis, image: ProductImage, workflow: str) -> _Outcome | None:

@@ -95,3 +95,27 @@ def test_a_queued_request_is_taken_up_by_the_task_not_duplicated(product_image, 
 
     assert analysis.pk == queued.pk
     assert ImageAnalysis.objects.count() == 1
+
+
+def test_a_queued_request_taken_along_by_another_worker_meanwhile_is_not_started_again(
+    product_image, provider_settings, answering, model_server, monkeypatch
+):
+    from tagging.batches import claim_companions
+
+    answering(full_answer())
+    queued = services.queue_analysis(image_id=product_image.pk)
+    first_look = services._running_analysis
+
+    def claimed_by_another_worker_right_after(**kwargs):
+        seen = first_look(**kwargs)
+        claim_companions(exclude_image_id=0, limit=1, along=[queued.pk])
+        return seen
+
+    monkeypatch.setattr(services, "_running_analysis", claimed_by_another_worker_right_after)
+
+    analysis = services.analyze_image(image_id=product_image.pk)
+
+    assert analysis.pk == queued.pk
+    assert analysis.status == ImageAnalysis.Status.RUNNING
+    assert ImageAnalysis.objects.count() == 1
+    assert model_server.chat_requests == []
