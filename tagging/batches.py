@@ -15,6 +15,7 @@ twice at once, and a worker killed mid-batch leaves rows that the sweep re-queue
 
 import gc
 import logging
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -285,6 +286,7 @@ def _recorded_at_once(
         with transaction.atomic():
             for analysis, outcome in outcomes:
                 _record_one(analysis, outcome, product_tags, tag_writes=writes)
+            save_analyses([analysis for analysis, _ in outcomes])
             writes.save()
     except Exception:  # written again image by image, which records what failed and where
         logger.info("Writing a batch of %s analyses at once failed; writing them one by one", len(outcomes))
@@ -307,6 +309,56 @@ def _record_one(
         product_tags=product_tags[analysis.image.product_id] if product_tags is not None else None,
         tag_writes=tag_writes,
     )
+
+
+def save_analyses(analyses: list[ImageAnalysis]) -> None:
+    """Save every field of ``analyses``, as save() does, in one UPDATE … FROM a list of values
+    where the database has it (PostgreSQL; SQLite 3.33+); one save() each elsewhere.
+
+    A batch's analysis rows differ in every column, so Django's bulk_update would build a CASE
+    per column and row: several times the CPU of saving them one by one (BENCHMARKS.md).
+    """
+    if not analyses:
+        return
+    if not _has_update_from():
+        for analysis in analyses:
+            analysis.save()
+        return
+    fields = [field for field in ImageAnalysis._meta.concrete_fields if not field.primary_key]
+    rows_per_statement = max(1, connection.ops.bulk_batch_size([*fields, ImageAnalysis._meta.pk], analyses))
+    for start in range(0, len(analyses), rows_per_statement):
+        _update_from_values(analyses[start : start + rows_per_statement], fields)
+
+
+def _has_update_from() -> bool:
+    if connection.vendor == "sqlite":
+        return sqlite3.sqlite_version_info >= (3, 33)
+    return connection.vendor == "postgresql"
+
+
+def _update_from_values(analyses: list[ImageAnalysis], fields: list) -> None:
+    quote = connection.ops.quote_name
+    table = quote(ImageAnalysis._meta.db_table)
+    columns = [quote(field.column) for field in fields]
+    # PostgreSQL types a VALUES list from its literals, and a NULL or a JSON text would land in
+    # the wrong type, so each value is cast to its column's; SQLite takes values as they come
+    # (and a cast there would change them: CAST('2026-…' AS datetime) is a number).
+    if connection.vendor == "postgresql":
+        marks = [f"%s::{field.db_type(connection)}" for field in [ImageAnalysis._meta.pk, *fields]]
+    else:
+        marks = ["%s"] * (len(fields) + 1)
+    row = "(" + ", ".join(marks) + ")"
+    params: list = []
+    for analysis in analyses:
+        params.append(analysis.pk)
+        params.extend(field.get_db_prep_save(getattr(analysis, field.attname), connection) for field in fields)
+    assignments = ", ".join(f"{column} = written.{column}" for column in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH written (id, {', '.join(columns)}) AS (VALUES {', '.join([row] * len(analyses))}) "  # noqa: S608 - names only
+            f"UPDATE {table} SET {assignments} FROM written WHERE {table}.id = written.id",
+            params,
+        )
 
 
 def _tags_of_products(product_ids: set[int]) -> dict[int, list[ProductTag]]:

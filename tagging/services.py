@@ -369,8 +369,9 @@ def _record(
 ) -> ImageAnalysis:
     """Write the outcome. ``product_tags``, when given, are the product's tag rows as they stand
     (read once for a whole batch); they are kept current with what this writes. With
-    ``tag_writes`` the new tags and events are left in it for the caller to save, and the
-    caller's transaction is the only one (see tagging.batches.record_together)."""
+    ``tag_writes`` the new tags and events are left in it for the caller to save, the analysis
+    row too (its fields set, not saved), and the caller's transaction is the only one (see
+    tagging.batches.record_together)."""
     for name, value in outcome.fields.items():
         setattr(analysis, name, value)
     if outcome.quality is not None:
@@ -381,14 +382,16 @@ def _record(
         analysis.status = ImageAnalysis.Status.FAILED
         analysis.error = outcome.error
         analysis.error_class = outcome.error_class
-        analysis.save()
+        if tag_writes is None:
+            analysis.save()
         return analysis
     analysis.status = ImageAnalysis.Status.SUCCEEDED
     analysis.result = outcome.findings.as_json()
     analysis.error = ""
     analysis.error_class = ""
     with transaction.atomic() if tag_writes is None else nullcontext():
-        analysis.save()
+        if tag_writes is None:
+            analysis.save()
         changed = False
         if workflow in _TAG_WORKFLOWS:
             changed |= apply_machine_tags(

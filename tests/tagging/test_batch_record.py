@@ -2,14 +2,17 @@
 by image path when the merged one fails or a product appears twice."""
 
 import json
+from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from PIL import Image
 
 from catalog.services import add_product_image
 from tagging import batches, services
 from tagging.analysis.parsing import parse_answer
+from tagging.analysis.quality import measure_quality
 from tagging.models import ImageAnalysis, ProductTag, ProductTagEvent
 from tagging.services import _Outcome
 from tests.factories import ProductFactory, image_upload
@@ -102,3 +105,46 @@ def test_two_images_of_one_product_are_written_one_after_the_other():
     assert rows.count() == 8
     assert set(rows.values_list("analysis_id", flat=True)) == {second.pk}
     assert ProductTagEvent.objects.filter(product_tag__product=product, action="updated").count() == 8
+
+
+def analysis_updates(queries: CaptureQueriesContext) -> int:
+    return sum('UPDATE "tagging_imageanalysis"' in query["sql"] for query in queries.captured_queries)
+
+
+def test_a_batch_writes_its_analysis_rows_in_one_update_with_every_outcome_field():
+    succeeded, failed = running_analysis(colour=(1, 2, 3)), running_analysis(colour=(200, 2, 3))
+    earlier = running_analysis(colour=(9, 9, 9))
+    answered = outcome()
+    answered.fields |= {
+        "provider": "loopback",
+        "input_tokens": 1200,
+        "output_tokens": 85,
+        "cost_usd": Decimal("0.000731"),
+        "latency_ms": 183.5,
+        "raw_response": "{...}",
+        "reused_from": earlier,
+    }
+    answered.quality = measure_quality(Image.new("RGB", (640, 480), (200, 200, 200)), original_size=(640, 480))
+    broken = _Outcome(findings=None, quality=None, fields={"model": "gemini-2.5-flash"}, error="cut", error_class="X")
+
+    with CaptureQueriesContext(connection) as queries:
+        batches.record_together([(succeeded, answered), (failed, broken)])
+
+    assert analysis_updates(queries) == 1
+    succeeded.refresh_from_db()
+    assert (succeeded.status, succeeded.provider, succeeded.input_tokens, succeeded.output_tokens) == (
+        "succeeded",
+        "loopback",
+        1200,
+        85,
+    )
+    assert (succeeded.cost_usd, succeeded.latency_ms, succeeded.reused_from_id) == (
+        Decimal("0.000731"),
+        183.5,
+        earlier.pk,
+    )
+    assert succeeded.result == answered.findings.as_json()
+    assert succeeded.quality_report == answered.quality.as_json()
+    assert succeeded.finished_at is not None and succeeded.attempts == 0 and succeeded.image_id
+    failed.refresh_from_db()
+    assert (failed.status, failed.error, failed.error_class, failed.result) == ("failed", "cut", "X", None)
