@@ -316,7 +316,7 @@ def save_analyses(analyses: list[ImageAnalysis]) -> None:
     where the database has it (PostgreSQL; SQLite 3.33+); one save() each elsewhere.
 
     A batch's analysis rows differ in every column, so Django's bulk_update would build a CASE
-    per column and row: several times the CPU of saving them one by one (BENCHMARKS.md).
+    per column and row: 10-15x the CPU of saving them one by one (bench/analysis_rows.py).
     """
     if not analyses:
         return

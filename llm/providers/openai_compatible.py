@@ -11,8 +11,8 @@ from openai import Stream
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 # The body is posted as built: chat.completions.create() would first walk it against the SDK's
-# request types (the answer schema, and the image's data URL of some 170 KB), about 2 ms of CPU
-# a call, for a body that is plain JSON already. Retries, Retry-After, timeouts, auth and the
+# request types (the answer schema, and the image's data URL of some 170 KB), 1-2 ms of CPU a
+# call (bench/sdk_call_cpu.py), for a body that is plain JSON already. Retries, Retry-After, timeouts, auth and the
 # typed errors and response are the client's either way.
 _CHAT_PATH = "/chat/completions"
 
