@@ -236,26 +236,29 @@ def _reused(*, analysis: ImageAnalysis, image: ProductImage, workflow: str) -> _
 
 
 def _earlier_analyses(*, shas: list[str], workflow: str, route: str, exclude: list[int]) -> dict[str, ImageAnalysis]:
-    """{sha256: the latest original succeeded analysis of those bytes by the analyser in use}."""
+    """{sha256: the latest original succeeded analysis of those bytes by the analyser in use}.
+
+    Read by image only: the images with those bytes, their analyses' few columns, then the
+    chosen rows. Status and reuse are checked here rather than in SQL because a planner
+    without fresh statistics (a bulk backfill outruns autovacuum) answered those conditions
+    from the status index, scanning every succeeded analysis once per batch.
+    """
+    images = dict(ProductImage.objects.filter(sha256__in=shas).values_list("id", "sha256"))
+    if not images:
+        return {}
     analyser = PROVIDER_ANALYSER if gateway.is_configured(route=route or ROUTE) else LOCAL_ANALYSER
-    sources = (
-        ImageAnalysis.objects.filter(
-            image__sha256__in=shas,
-            workflow=workflow,
-            status=ImageAnalysis.Status.SUCCEEDED,
-            analyser=analyser,
-            reused_from__isnull=True,
-        )
-        .exclude(pk__in=exclude)
-        .select_related("image")
-        .order_by("-finished_at", "-id")
-    )
-    if len(shas) == 1:  # a lone analysis: the newest row is the answer (bytes analysed often have many)
-        sources = sources[:1]
-    latest: dict[str, ImageAnalysis] = {}
-    for source in sources:
-        latest.setdefault(source.image.sha256, source)
-    return latest
+    candidates = ImageAnalysis.objects.filter(image_id__in=list(images), workflow=workflow, analyser=analyser)
+    newest: dict[str, tuple] = {}
+    for pk, image_id, status, reused_from_id, finished_at, created_at in candidates.values_list(
+        "pk", "image_id", "status", "reused_from_id", "finished_at", "created_at"
+    ):
+        if status != ImageAnalysis.Status.SUCCEEDED or reused_from_id is not None or pk in exclude:
+            continue
+        sha, rank = images[image_id], (finished_at or created_at, pk)
+        if sha not in newest or rank > newest[sha]:
+            newest[sha] = rank
+    rows = ImageAnalysis.objects.in_bulk([pk for _when, pk in newest.values()])
+    return {sha: rows[pk] for sha, (_when, pk) in newest.items()}
 
 
 def _reused_outcome(*, source: ImageAnalysis, analysis: ImageAnalysis, image: ProductImage) -> _Outcome:

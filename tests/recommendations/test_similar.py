@@ -43,6 +43,23 @@ def test_ranking_matches_the_hand_computed_order(small_catalog):
     assert [score for _, score in ranked] == pytest.approx([score for _, score in EXPECTED_FOR_P1], abs=1e-4)
 
 
+def test_posting_rows_are_the_applied_tags_of_active_products(small_catalog):
+    loose = ProductFactory(sku="loose", title="Uncategorised red cup", category=None)
+    apply_tags(loose, "red")
+    red = ProductTag.objects.get(product=loose).tag_id
+    rows = {tuple(row) for row in similarity._applied_active_rows().tolist()}
+    expected = {
+        (tag.product_id, tag.tag_id, tag.product.category_id or -1)
+        for tag in ProductTag.objects.filter(status=ProductTag.Status.APPLIED, product__status=Product.Status.ACTIVE)
+    }
+    assert rows == expected
+    assert (loose.pk, red, -1) in rows
+    assert not any(product_id == small_catalog["held"].pk for product_id, _tag, _category in rows)
+    only_red = {tuple(row) for row in similarity._applied_active_rows([red]).tolist()}
+    assert only_red == {row for row in expected if row[1] == red}
+    assert similarity._applied_active_rows([]).shape == (0, 3)
+
+
 def test_held_products_are_never_listed(small_catalog):
     rebuild_similar_products()
     assert "held" not in [sku for sku, _ in similar("p1")]
