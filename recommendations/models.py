@@ -10,7 +10,9 @@ class SimilarProduct(models.Model):
     draft neighbours are filtered out when read, so a hold takes effect at once.
     """
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the unique constraints below start with it. Each refresh rewrites
+    # hundreds of these rows, so every index spared is work spared on every write.
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", db_index=False)
     neighbour = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
     score = models.FloatField()
     rank = models.PositiveSmallIntegerField(help_text="1 is the most similar.")
@@ -22,7 +24,6 @@ class SimilarProduct(models.Model):
             models.UniqueConstraint(fields=["product", "rank"], name="similar_product_unique_rank"),
             models.UniqueConstraint(fields=["product", "neighbour"], name="similar_product_unique_neighbour"),
         ]
-        indexes = [models.Index(fields=["neighbour"], name="similar_product_neighbour")]
 
     def __str__(self) -> str:
         return f"{self.product_id} → {self.neighbour_id} #{self.rank} ({self.score:.3f})"

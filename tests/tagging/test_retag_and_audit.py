@@ -98,6 +98,29 @@ def test_reuse_takes_the_newest_analysis_of_the_same_bytes(product_image, provid
     assert reused.reused_from_id == newest.pk
 
 
+def test_reuse_takes_only_a_succeeded_original_analysis_of_the_same_bytes(product_image, provider_settings, answering):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    answering(full_answer())
+    original = services.analyze_image(image_id=product_image.pk)
+    same_bytes = {"size": (640, 480), "colour": (30, 40, 120)}
+    first_copy = add_product_image(product=ProductFactory(), upload=image_upload(**same_bytes))
+    assert services.analyze_image(image_id=first_copy.pk).reused_from_id == original.pk  # newer, but a reuse
+    ImageAnalysis.objects.create(
+        image=product_image,
+        status=ImageAnalysis.Status.FAILED,
+        analyser=services.PROVIDER_ANALYSER,
+        finished_at=timezone.now() + timedelta(hours=1),
+    )
+    second_copy = add_product_image(product=ProductFactory(), upload=image_upload(**same_bytes))
+
+    reused = services.analyze_image(image_id=second_copy.pk)
+
+    assert reused.reused_from_id == original.pk
+
+
 def test_enqueue_retag_queues_forced_analyses_that_run_after_commit(
     product_image, provider_settings, answering, model_server, sync_tasks, django_capture_on_commit_callbacks
 ):
