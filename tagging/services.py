@@ -235,6 +235,9 @@ def _reused(*, analysis: ImageAnalysis, image: ProductImage, workflow: str) -> _
     return _reused_outcome(source=source, analysis=analysis, image=image) if source is not None else None
 
 
+_IMAGES_PER_READ = 500
+
+
 def _earlier_analyses(*, shas: list[str], workflow: str, route: str, exclude: list[int]) -> dict[str, ImageAnalysis]:
     """{sha256: the latest original succeeded analysis of those bytes by the analyser in use}.
 
@@ -247,16 +250,22 @@ def _earlier_analyses(*, shas: list[str], workflow: str, route: str, exclude: li
     if not images:
         return {}
     analyser = PROVIDER_ANALYSER if gateway.is_configured(route=route or ROUTE) else LOCAL_ANALYSER
-    candidates = ImageAnalysis.objects.filter(image_id__in=list(images), workflow=workflow, analyser=analyser)
-    newest: dict[str, tuple] = {}
-    for pk, image_id, status, reused_from_id, finished_at, created_at in candidates.values_list(
+    candidates = ImageAnalysis.objects.filter(workflow=workflow, analyser=analyser).values_list(
         "pk", "image_id", "status", "reused_from_id", "finished_at", "created_at"
-    ):
-        if status != ImageAnalysis.Status.SUCCEEDED or reused_from_id is not None or pk in exclude:
-            continue
-        sha, rank = images[image_id], (finished_at or created_at, pk)
-        if sha not in newest or rank > newest[sha]:
-            newest[sha] = rank
+    )
+    image_ids = list(images)
+    newest: dict[str, tuple] = {}
+    # In slices: bytes shared by a whole catalog (a placeholder photo) must not exceed SQLite's
+    # limit on query parameters.
+    for start in range(0, len(image_ids), _IMAGES_PER_READ):
+        for pk, image_id, status, reused_from_id, finished_at, created_at in candidates.filter(
+            image_id__in=image_ids[start : start + _IMAGES_PER_READ]
+        ):
+            if status != ImageAnalysis.Status.SUCCEEDED or reused_from_id is not None or pk in exclude:
+                continue
+            sha, rank = images[image_id], (finished_at or created_at, pk)
+            if sha not in newest or rank > newest[sha]:
+                newest[sha] = rank
     rows = ImageAnalysis.objects.in_bulk([pk for _when, pk in newest.values()])
     return {sha: rows[pk] for sha, (_when, pk) in newest.items()}
 

@@ -121,6 +121,23 @@ def test_reuse_takes_only_a_succeeded_original_analysis_of_the_same_bytes(produc
     assert reused.reused_from_id == original.pk
 
 
+def test_reuse_takes_the_newest_original_whichever_image_it_belongs_to(
+    product_image, provider_settings, answering, monkeypatch
+):
+    monkeypatch.setattr(services, "_IMAGES_PER_READ", 1)  # one image per read: the newest is in another read
+    answering(full_answer())
+    services.analyze_image(image_id=product_image.pk)
+    same_bytes = {"size": (640, 480), "colour": (30, 40, 120)}
+    second = add_product_image(product=ProductFactory(), upload=image_upload(**same_bytes))
+    newest = services.analyze_image(image_id=second.pk, force=True)
+    third = add_product_image(product=ProductFactory(), upload=image_upload(**same_bytes))
+
+    reused = services.analyze_image(image_id=third.pk)
+
+    assert newest.reused_from_id is None
+    assert reused.reused_from_id == newest.pk
+
+
 def test_enqueue_retag_queues_forced_analyses_that_run_after_commit(
     product_image, provider_settings, answering, model_server, sync_tasks, django_capture_on_commit_callbacks
 ):
