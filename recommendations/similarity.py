@@ -38,15 +38,30 @@ def idf(*, product_count: int, document_frequency: np.ndarray | int) -> np.ndarr
     return np.log((1 + product_count) / (1 + np.asarray(document_frequency, dtype=np.float64))) + 1
 
 
-def _applied_active_rows(tag_ids: list[int] | None = None) -> np.ndarray:
-    """(product_id, tag_id, category_id or -1) for applied tags of active products.
+def _active_products() -> np.ndarray:
+    """(product_id, category_id or -1) of every active product, ordered by category then id.
+
+    Ordered here rather than in SQL: PostgreSQL puts NULL categories last and SQLite first, and
+    a full rebuild needs each category, uncategorised ones (-1) included, as one sorted block.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, COALESCE(category_id, -1) FROM {Product._meta.db_table} WHERE status = %s",  # noqa: S608 - table name
+            [Product.Status.ACTIVE],
+        )
+        active = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 2)
+    return active[np.lexsort((active[:, 0], active[:, 1]))]
+
+
+def _applied_rows(active: np.ndarray, tag_ids: list[int] | None = None) -> np.ndarray:
+    """(product_id, tag_id, category_id or -1) for applied tags of the ``active`` products.
 
     Two single-table reads matched up here rather than one join. Each read has one sensible
     plan; the join, planned without fresh statistics (a catalog tagged faster than autovacuum
     analyses it, or autovacuum off), became a nested loop that rescanned the tag-status index
     once per product: a second per refresh at a few thousand products, quadratic beyond.
     """
-    if tag_ids is not None and not tag_ids:
+    if (tag_ids is not None and not tag_ids) or not len(active):
         return np.empty((0, 3), dtype=np.int64)
     sql = f"SELECT product_id, tag_id FROM {ProductTag._meta.db_table} WHERE status = %s"  # noqa: S608 - table name
     params: list = [ProductTag.Status.APPLIED]
@@ -56,17 +71,10 @@ def _applied_active_rows(tag_ids: list[int] | None = None) -> np.ndarray:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         tagged = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 2)
-        cursor.execute(
-            f"SELECT id, COALESCE(category_id, -1) FROM {Product._meta.db_table} WHERE status = %s",  # noqa: S608 - table name
-            [Product.Status.ACTIVE],
-        )
-        active = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 2)
-    if not len(tagged) or not len(active):
-        return np.empty((0, 3), dtype=np.int64)
-    active = active[np.argsort(active[:, 0])]
-    position = np.minimum(np.searchsorted(active[:, 0], tagged[:, 0]), len(active) - 1)
-    kept = active[position, 0] == tagged[:, 0]
-    return np.column_stack([tagged[kept], active[position[kept], 1]])
+    by_id = active[np.argsort(active[:, 0])]
+    position = np.minimum(np.searchsorted(by_id[:, 0], tagged[:, 0]), len(by_id) - 1)
+    kept = by_id[position, 0] == tagged[:, 0]
+    return np.column_stack([tagged[kept], by_id[position[kept], 1]])
 
 
 def _top_rows(scores: np.ndarray, neighbour_ids: np.ndarray, *, product_ids, limit: int) -> list[Neighbour]:
@@ -121,11 +129,12 @@ def neighbours_of_many(*, product_ids, limit: int = NEIGHBOURS_KEPT) -> dict[int
         ),
         dtype=np.int64,
     ).reshape(-1, 2)
-    rows = _applied_active_rows(sorted(set(own[:, 1].tolist())))
+    active = _active_products()
+    rows = _applied_rows(active, sorted(set(own[:, 1].tolist())))
     if not len(rows):
         return found
     tags, row_tag = np.unique(rows[:, 1], return_inverse=True)
-    weights = idf(product_count=Product.objects.public().count(), document_frequency=np.bincount(row_tag))
+    weights = idf(product_count=len(active), document_frequency=np.bincount(row_tag))
     neighbour_ids, row_neighbour = np.unique(rows[:, 0], return_inverse=True)
     posting = sparse.csr_matrix(
         (weights[row_tag], (row_neighbour, row_tag)), shape=(len(neighbour_ids), len(tags))
@@ -157,15 +166,12 @@ def all_neighbours(*, limit: int = NEIGHBOURS_KEPT, progress=None):
     Products are laid out by category, so a row's same-category boost is one contiguous slice.
     Common tags are scored with a dense matrix product, the long tail of rare tags sparsely.
     """
-    rows = _applied_active_rows()
-    products = np.array(
-        Product.objects.public().order_by("category_id", "id").values_list("id", "category_id"), dtype=object
-    ).reshape(-1, 2)
+    products = _active_products()
+    rows = _applied_rows(products)
     product_count = len(products)
-    if not len(rows) or not product_count:
+    if not len(rows):
         return
-    product_ids = products[:, 0].astype(np.int64)
-    categories = np.array([-1 if value is None else value for value in products[:, 1]], dtype=np.int64)
+    product_ids, categories = products[:, 0], products[:, 1]
     position = np.empty(product_ids.max() + 1, dtype=np.int64)
     position[product_ids] = np.arange(product_count)
     row_product = position[rows[:, 0]]

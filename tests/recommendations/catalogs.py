@@ -1,6 +1,7 @@
 """A small hand-built catalog whose similarity ranking is computed by hand in test_similar.py."""
 
 import math
+import random
 
 from catalog.models import Product
 from catalog.services import category_from_path
@@ -36,4 +37,21 @@ def build_small_catalog() -> dict:
     apply_tags(products["p5"], "red")
     apply_tags(products["p5"], "steel", status=ProductTag.Status.NEEDS_REVIEW)
     apply_tags(products["held"], "red", "steel", "vintage")
+    return products
+
+
+def build_skewed_catalog() -> list[Product]:
+    """75 products (5 held) in three categories or none, tags drawn with a heavy head."""
+    rng = random.Random(11)
+    categories = [category_from_path(path=name) for name in ("Kitchen", "Garden", "Bath")]
+    tags = [TagFactory(facet=Facet.KEYWORD, name=f"tag-{index}") for index in range(30)]
+    products = [
+        ProductFactory(sku=f"s{index}", category=rng.choice([*categories, None]), status=status)
+        for index, status in enumerate(["active"] * 70 + ["held"] * 5)
+    ]
+    for product in products:
+        # A few tags on many products, many tags on few: index drawn with a heavy head.
+        chosen = {min(int(rng.paretovariate(1.2)) - 1, len(tags) - 1) for _ in range(rng.randint(0, 6))}
+        for index in chosen:
+            ProductTag.objects.create(product=product, tag=tags[index], status=ProductTag.Status.APPLIED)
     return products

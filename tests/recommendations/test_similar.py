@@ -1,20 +1,18 @@
 """Similar products: tag-overlap ranking, rare tags weigh more, same category boosted."""
 
-import random
-
 import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from catalog.models import Product
-from catalog.services import category_from_path, set_product_status
+from catalog.services import set_product_status
 from recommendations import similarity
 from recommendations.models import SimilarProduct
 from recommendations.services import rebuild_similar_products, refresh_similar_products
-from tagging.models import Facet, ProductTag
+from tagging.models import ProductTag
 from tagging.signals import tags_changed
-from tests.factories import ProductFactory, TagFactory
-from tests.recommendations.catalogs import apply_tags, idf
+from tests.factories import ProductFactory
+from tests.recommendations.catalogs import apply_tags, build_skewed_catalog, idf
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +45,8 @@ def test_posting_rows_are_the_applied_tags_of_active_products(small_catalog):
     loose = ProductFactory(sku="loose", title="Uncategorised red cup", category=None)
     apply_tags(loose, "red")
     red = ProductTag.objects.get(product=loose).tag_id
-    rows = {tuple(row) for row in similarity._applied_active_rows().tolist()}
+    active = similarity._active_products()
+    rows = {tuple(row) for row in similarity._applied_rows(active).tolist()}
     expected = {
         (tag.product_id, tag.tag_id, tag.product.category_id or -1)
         for tag in ProductTag.objects.filter(status=ProductTag.Status.APPLIED, product__status=Product.Status.ACTIVE)
@@ -55,9 +54,9 @@ def test_posting_rows_are_the_applied_tags_of_active_products(small_catalog):
     assert rows == expected
     assert (loose.pk, red, -1) in rows
     assert not any(product_id == small_catalog["held"].pk for product_id, _tag, _category in rows)
-    only_red = {tuple(row) for row in similarity._applied_active_rows([red]).tolist()}
+    only_red = {tuple(row) for row in similarity._applied_rows(active, [red]).tolist()}
     assert only_red == {row for row in expected if row[1] == red}
-    assert similarity._applied_active_rows([]).shape == (0, 3)
+    assert similarity._applied_rows(active, []).shape == (0, 3)
 
 
 def test_held_products_are_never_listed(small_catalog):
@@ -160,18 +159,7 @@ def test_rebuild_stores_each_tags_idf_weight(small_catalog):
 
 
 def test_scoring_many_products_at_once_matches_the_full_rebuild_on_a_skewed_catalog():
-    rng = random.Random(11)
-    categories = [category_from_path(path=name) for name in ("Kitchen", "Garden", "Bath")]
-    tags = [TagFactory(facet=Facet.KEYWORD, name=f"tag-{index}") for index in range(30)]
-    products = [
-        ProductFactory(sku=f"s{index}", category=rng.choice([*categories, None]), status=status)
-        for index, status in enumerate(["active"] * 70 + ["held"] * 5)
-    ]
-    for product in products:
-        # A few tags on many products, many tags on few: index drawn with a heavy head.
-        chosen = {min(int(rng.paretovariate(1.2)) - 1, len(tags) - 1) for _ in range(rng.randint(0, 6))}
-        for index in chosen:
-            ProductTag.objects.create(product=product, tag=tags[index], status=ProductTag.Status.APPLIED)
+    products = build_skewed_catalog()
     full: dict[int, list] = {}
     for chunk in similarity.all_neighbours():
         for item in chunk:
