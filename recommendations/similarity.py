@@ -129,8 +129,11 @@ def neighbours_of_many(*, product_ids, limit: int = NEIGHBOURS_KEPT) -> dict[int
         ),
         dtype=np.int64,
     ).reshape(-1, 2)
+    tag_ids = sorted(set(own[:, 1].tolist()))
+    if not tag_ids:
+        return found
     active = _active_products()
-    rows = _applied_rows(active, sorted(set(own[:, 1].tolist())))
+    rows = _applied_rows(active, tag_ids)
     if not len(rows):
         return found
     tags, row_tag = np.unique(rows[:, 1], return_inverse=True)
