@@ -8,22 +8,9 @@ from django.utils import timezone
 from recommendations import similarity
 from recommendations.freshness import bump_catalog_version
 from recommendations.models import SimilarProduct, TagWeight
+from recommendations.neighbour_rows import insert_neighbours
 
 INSERT_BATCH = 5000
-
-
-def _rows(neighbours: Iterable[similarity.Neighbour]) -> list[SimilarProduct]:
-    now = timezone.now()
-    return [
-        SimilarProduct(
-            product_id=item.product_id,
-            neighbour_id=item.neighbour_id,
-            score=item.score,
-            rank=item.rank,
-            computed_at=now,
-        )
-        for item in neighbours
-    ]
 
 
 def refresh_similar_products(*, product_ids: Iterable[int]) -> int:
@@ -43,9 +30,7 @@ def refresh_similar_products(*, product_ids: Iterable[int]) -> int:
     fresh |= similarity.neighbours_of_many(product_ids=affected - changed)
     with transaction.atomic():
         SimilarProduct.objects.filter(product_id__in=fresh).delete()
-        SimilarProduct.objects.bulk_create(
-            _rows(item for items in fresh.values() for item in items), batch_size=INSERT_BATCH
-        )
+        insert_neighbours(item for items in fresh.values() for item in items)
     bump_catalog_version()
     return len(fresh)
 
@@ -62,7 +47,7 @@ def rebuild_similar_products(*, progress: Callable[[int, int], None] | None = No
         chunk = {item.product_id for item in neighbours}
         with transaction.atomic():
             SimilarProduct.objects.filter(product_id__in=chunk).delete()
-            SimilarProduct.objects.bulk_create(_rows(neighbours), batch_size=INSERT_BATCH)
+            insert_neighbours(neighbours)
         rebuilt |= chunk
         written += len(neighbours)
     stale = set(SimilarProduct.objects.values_list("product_id", flat=True).distinct()) - rebuilt
