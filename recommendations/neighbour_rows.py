@@ -22,7 +22,8 @@ _COLUMNS = "product_id, neighbour_id, score, rank, computed_at"
 
 def insert_neighbours(neighbours: Iterable[Neighbour]) -> int:
     """Insert the rows (none of them may exist yet); returns how many."""
-    rows = [(item.product_id, item.neighbour_id, float(item.score), item.rank) for item in neighbours]
+    # Plain Python numbers: numpy's would neither serialise to JSON nor repr() as a literal.
+    rows = [(int(item.product_id), int(item.neighbour_id), float(item.score), int(item.rank)) for item in neighbours]
     now = timezone.now()
     for start in range(0, len(rows), ROWS_PER_STATEMENT):
         _insert(rows[start : start + ROWS_PER_STATEMENT], now=now)

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import numpy as np
 import pytest
 from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
@@ -64,3 +65,15 @@ def test_a_row_that_breaks_a_constraint_fails_the_whole_statement():
     ]
     with pytest.raises(IntegrityError):
         insert_neighbours(rows)
+
+
+def test_numpy_numbers_are_written_as_plain_values():
+    product, other = ProductFactory.create_batch(2)
+    row = Neighbour(
+        product_id=np.int64(product.pk), neighbour_id=np.int64(other.pk), score=np.float64(0.75), rank=np.int16(1)
+    )
+
+    insert_neighbours([row])
+
+    stored = SimilarProduct.objects.get()
+    assert (stored.product_id, stored.neighbour_id, stored.score, stored.rank) == (product.pk, other.pk, 0.75, 1)

@@ -17,3 +17,7 @@ def test_rows_beyond_one_statement_go_in_further_statements_on_postgresql(assert
 
 def test_a_row_that_breaks_a_constraint_fails_the_whole_statement_on_postgresql(assert_scale_backends):
     on_any_database.test_a_row_that_breaks_a_constraint_fails_the_whole_statement()
+
+
+def test_numpy_numbers_are_written_as_plain_values_on_postgresql(assert_scale_backends):
+    on_any_database.test_numpy_numbers_are_written_as_plain_values()
