@@ -1,7 +1,7 @@
 """Writing neighbour rows in one statement per chunk, with the values passed as a single parameter.
 
 A refresh rewrites thousands of SimilarProduct rows. ``bulk_create`` builds a model instance
-per row and has the driver adapt each value in Python: about 20 ms of CPU per 1,000 rows,
+per row and has the driver adapt each value in Python: 20–27 ms of CPU per 1,000 rows,
 which made the writes most of a refresh (BENCHMARKS.md). Here PostgreSQL receives each column
 as one array literal and SQLite the rows as one JSON document; both unpack them in C. Other
 databases take ``bulk_create``.
@@ -10,7 +10,7 @@ databases take ``bulk_create``.
 import json
 from collections.abc import Iterable, Sequence
 
-from django.db import connection
+from django.db import connections, router
 from django.utils import timezone
 
 from recommendations.models import SimilarProduct
@@ -33,6 +33,7 @@ def insert_neighbours(neighbours: Iterable[Neighbour]) -> int:
 def _insert(rows: Sequence[tuple[int, int, float, int]], *, now) -> None:
     if not rows:
         return
+    connection = connections[router.db_for_write(SimilarProduct)]
     table = connection.ops.quote_name(SimilarProduct._meta.db_table)
     if connection.vendor == "postgresql":
         columns = [_array_literal(values) for values in zip(*rows, strict=True)]
@@ -48,7 +49,7 @@ def _insert(rows: Sequence[tuple[int, int, float, int]], *, now) -> None:
         )
         params = [connection.ops.adapt_datetimefield_value(now), json.dumps(rows)]
     else:
-        SimilarProduct.objects.bulk_create(
+        SimilarProduct.objects.using(connection.alias).bulk_create(
             SimilarProduct(product_id=product, neighbour_id=neighbour, score=score, rank=rank, computed_at=now)
             for product, neighbour, score, rank in rows
         )
