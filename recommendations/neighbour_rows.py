@@ -31,8 +31,6 @@ def insert_neighbours(neighbours: Iterable[Neighbour]) -> int:
 
 
 def _insert(rows: Sequence[tuple[int, int, float, int]], *, now) -> None:
-    if not rows:
-        return
     connection = connections[router.db_for_write(SimilarProduct)]
     table = connection.ops.quote_name(SimilarProduct._meta.db_table)
     if connection.vendor == "postgresql":

@@ -1,6 +1,7 @@
 """State changes of recommendations: keeping the precomputed neighbour lists current."""
 
 from collections.abc import Callable, Iterable
+from functools import cache
 
 from django.db import transaction
 from django.utils import timezone
@@ -24,10 +25,12 @@ def refresh_similar_products(*, product_ids: Iterable[int]) -> int:
     changed = set(product_ids)
     if not changed:
         return 0
-    fresh = similarity.neighbours_of_many(product_ids=changed)
+    # Both scorings below see the same active products, read at most once.
+    read_active = cache(similarity.active_products)
+    fresh = similarity.neighbours_of_many(product_ids=changed, read_active=read_active)
     affected = set(SimilarProduct.objects.filter(neighbour_id__in=changed).values_list("product_id", flat=True))
     affected |= {item.neighbour_id for items in fresh.values() for item in items}
-    fresh |= similarity.neighbours_of_many(product_ids=affected - changed)
+    fresh |= similarity.neighbours_of_many(product_ids=affected - changed, read_active=read_active)
     with transaction.atomic():
         SimilarProduct.objects.filter(product_id__in=fresh).delete()
         insert_neighbours(item for items in fresh.values() for item in items)

@@ -8,6 +8,7 @@ never decides a rank, and ties go to the older product (lower id); both paths be
 produce identical lists.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,7 +39,7 @@ def idf(*, product_count: int, document_frequency: np.ndarray | int) -> np.ndarr
     return np.log((1 + product_count) / (1 + np.asarray(document_frequency, dtype=np.float64))) + 1
 
 
-def _active_products() -> np.ndarray:
+def active_products() -> np.ndarray:
     """(product_id, category_id or -1) of every active product, ordered by category then id.
 
     Ordered here rather than in SQL: PostgreSQL puts NULL categories last and SQLite first, and
@@ -114,12 +115,16 @@ def neighbours_of(*, product_id: int, limit: int = NEIGHBOURS_KEPT) -> list[Neig
     return neighbours_of_many(product_ids=[product_id], limit=limit).get(product_id, [])
 
 
-def neighbours_of_many(*, product_ids, limit: int = NEIGHBOURS_KEPT) -> dict[int, list[Neighbour]]:
+def neighbours_of_many(
+    *, product_ids, limit: int = NEIGHBOURS_KEPT, read_active: Callable[[], np.ndarray] = active_products
+) -> dict[int, list[Neighbour]]:
     """{product id: ranked neighbours} for the active ones among ``product_ids``.
 
     One read of the union of their tags' posting lists serves them all: a burst of tag changes
     touches products that share most of their tags, so scoring them together costs little
-    more than scoring one. Inactive or unknown ids map to an empty list.
+    more than scoring one. Inactive or unknown ids map to an empty list. ``read_active`` gives
+    the active products (``active_products``), called only when the products have applied tags;
+    a caller scoring several sets in turn can hand in one that reads them once.
     """
     wanted = dict(Product.objects.public().filter(pk__in=set(product_ids)).values_list("id", "category_id"))
     found: dict[int, list[Neighbour]] = {product_id: [] for product_id in product_ids}
@@ -132,7 +137,7 @@ def neighbours_of_many(*, product_ids, limit: int = NEIGHBOURS_KEPT) -> dict[int
     tag_ids = sorted(set(own[:, 1].tolist()))
     if not tag_ids:
         return found
-    active = _active_products()
+    active = read_active()
     rows = _applied_rows(active, tag_ids)
     if not len(rows):
         return found
@@ -169,7 +174,7 @@ def all_neighbours(*, limit: int = NEIGHBOURS_KEPT, progress=None):
     Products are laid out by category, so a row's same-category boost is one contiguous slice.
     Common tags are scored with a dense matrix product, the long tail of rare tags sparsely.
     """
-    products = _active_products()
+    products = active_products()
     rows = _applied_rows(products)
     product_count = len(products)
     if not len(rows):

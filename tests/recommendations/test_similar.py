@@ -2,6 +2,8 @@
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from catalog.models import Product
@@ -45,7 +47,7 @@ def test_posting_rows_are_the_applied_tags_of_active_products(small_catalog):
     loose = ProductFactory(sku="loose", title="Uncategorised red cup", category=None)
     apply_tags(loose, "red")
     red = ProductTag.objects.get(product=loose).tag_id
-    active = similarity._active_products()
+    active = similarity.active_products()
     rows = {tuple(row) for row in similarity._applied_rows(active).tolist()}
     expected = {
         (tag.product_id, tag.tag_id, tag.product.category_id or -1)
@@ -95,6 +97,16 @@ def test_refresh_of_one_product_gives_the_same_list_as_a_full_rebuild(small_cata
         SimilarProduct.objects.order_by("product_id", "rank").values_list("product_id", "neighbour_id", "score")
     )
     assert refreshed == built
+
+
+def test_a_refresh_reads_the_active_products_once_for_the_changed_and_the_affected_lists(small_catalog):
+    rebuild_similar_products()
+
+    with CaptureQueriesContext(connection) as queries:
+        written = refresh_similar_products(product_ids=[small_catalog["p1"].pk])
+
+    assert written > 1  # p1's list and the lists of the products that list p1
+    assert len([query for query in queries if "COALESCE(category_id, -1)" in query["sql"]]) == 1
 
 
 def test_tag_change_signal_refreshes_the_affected_lists(small_catalog, sync_tasks, django_capture_on_commit_callbacks):
