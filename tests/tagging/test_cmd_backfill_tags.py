@@ -12,6 +12,8 @@ from django_q.models import OrmQ
 from catalog.models import ProductImage
 from catalog.services import add_product_image
 from llm.models import LLMCall
+from tagging.backfill import WaitingBound, queue_analyses
+from tagging.batches import dispatch_group, task_groups
 from tagging.management.commands.backfill_tags import iterate_ids
 from tagging.models import ImageAnalysis
 from tests.factories import CategoryFactory, ProductFactory, image_upload
@@ -142,6 +144,81 @@ def test_queued_backfill_holds_back_while_its_images_wait_for_workers(settings, 
     assert "queued 6 image(s)" in output
     assert most_waiting == [2, 2]  # it waited twice, each time with one batch waiting, never more
     assert ImageAnalysis.objects.filter(status=ImageAnalysis.Status.QUEUED).count() == 2
+
+
+def take_oldest_task() -> None:
+    """What a worker does to a backfill's task: takes it off the queue and starts its analyses."""
+    oldest = OrmQ.objects.order_by("id").first()
+    ImageAnalysis.objects.filter(pk__in=carried_analyses(oldest.task)).update(status=ImageAnalysis.Status.RUNNING)
+    oldest.delete()
+
+
+@pytest.mark.django_db
+def test_queued_backfill_warns_once_when_no_worker_serves_its_queue(settings, monkeypatch):
+    settings.SHELFSIGHT_BACKFILL_BATCH = 2
+    settings.SHELFSIGHT_BACKFILL_QUEUE = "backfill"
+    make_images(4)
+    monkeypatch.setattr("tagging.backfill.STALLED_AFTER_SECONDS", 0.0)
+    looks = []
+
+    def nobody_comes_until_the_third_look(seconds):
+        looks.append(seconds)
+        if len(looks) == 3:
+            take_oldest_task()
+
+    monkeypatch.setattr("tagging.backfill.time.sleep", nobody_comes_until_the_third_look)
+    out, err = io.StringIO(), io.StringIO()
+
+    call_command("backfill_tags", "--max-waiting", "2", "--no-progress", stdout=out, stderr=err)
+
+    assert "queued 4 image(s)" in out.getvalue()
+    assert len(looks) == 3
+    warnings = [line for line in err.getvalue().splitlines() if "No worker has taken" in line]
+    assert len(warnings) == 1
+    assert "serving queue 'backfill'" in warnings[0]
+    assert "Q_CLUSTER_NAME=backfill python manage.py qcluster" in warnings[0]
+
+
+def bound_with_two_tasks_waiting(*, sleep, clock, stalls) -> tuple[WaitingBound, list[ImageAnalysis]]:
+    """A bound of 4 with two tasks of 2 waiting, and 4 more analyses that fit only once both are taken."""
+    make_images(8)
+    queued = queue_analyses(image_ids=list(ProductImage.objects.values_list("pk", flat=True)))
+    bound = WaitingBound(4, sleep=sleep, clock=clock, on_stalled=stalls.append, stalled_after=60)
+    for group in task_groups(queued[:4], size=2):
+        dispatch_group(bound.room_for(group))
+    return bound, queued[4:]
+
+
+@pytest.mark.django_db
+def test_waiting_bound_does_not_call_a_slow_but_moving_queue_stalled():
+    now, stalls = [0.0], []
+
+    def a_worker_every_forty_seconds(seconds):
+        now[0] += 10.0
+        if now[0] % 40 == 0:
+            take_oldest_task()
+
+    bound, rest = bound_with_two_tasks_waiting(sleep=a_worker_every_forty_seconds, clock=lambda: now[0], stalls=stalls)
+
+    assert bound.room_for(rest) == rest
+    assert now[0] == 80.0  # waited longer than the bound in all, but never 60 s without a worker
+    assert stalls == []
+
+
+@pytest.mark.django_db
+def test_waiting_bound_reports_a_stall_once_a_minute_passes_without_a_worker():
+    now, stalls = [0.0], []
+
+    def nobody_for_ninety_seconds(seconds):
+        now[0] += 10.0
+        if now[0] == 90.0:
+            take_oldest_task()
+            take_oldest_task()
+
+    bound, rest = bound_with_two_tasks_waiting(sleep=nobody_for_ninety_seconds, clock=lambda: now[0], stalls=stalls)
+
+    assert bound.room_for(rest) == rest
+    assert stalls == [60.0]
 
 
 @pytest.mark.django_db

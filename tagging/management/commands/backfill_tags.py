@@ -9,12 +9,14 @@ import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import datetime, time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django_q.conf import Conf
 from tqdm import tqdm
 
 from catalog.models import Category, ProductImage
@@ -143,7 +145,9 @@ class Command(BaseCommand):
                 )
                 verb = "analysed"
             else:
-                bound = WaitingBound(options["max_waiting"]) if options["max_waiting"] > 0 else None
+                bound = None
+                if options["max_waiting"] > 0:
+                    bound = WaitingBound(options["max_waiting"], on_stalled=self._stalled_warning(progress))
                 done = self._enqueue(
                     iterate_id_chunks(queryset, limit=options["limit"]), workflow, force, bound, progress
                 )
@@ -170,6 +174,24 @@ class Command(BaseCommand):
                     count += len(group)
             progress.update(len(chunk))
         return count
+
+    def _stalled_warning(self, progress):
+        """What the waiting bound calls when no worker takes the backfill's tasks: a warning that
+        names the queue and the command that serves it."""
+        own_queue = settings.SHELFSIGHT_BACKFILL_QUEUE
+        queue = own_queue or Conf.CLUSTER_NAME
+        serve = f"Q_CLUSTER_NAME={own_queue} python manage.py qcluster" if own_queue else "python manage.py qcluster"
+
+        def warn(seconds: float) -> None:
+            progress.write(
+                self.style.WARNING(
+                    f"No worker has taken any of this backfill's tasks for {seconds:.0f} s. Is a cluster "
+                    f"serving queue '{queue}'? Start one with: {serve}. Still waiting; Ctrl-C and a re-run resume."
+                ),
+                file=self.stderr._out,
+            )
+
+        return warn
 
     def _run_in_process(self, queryset, limit, concurrency, workflow, force, progress) -> int:
         """At most ``concurrency`` analyses at once; on Ctrl-C, running ones finish and no new ones start.
