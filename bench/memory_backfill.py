@@ -1,8 +1,10 @@
 """Peak memory of ``backfill_tags`` over a large catalog (default 100,000 images).
 
 Makes a SQLite catalog of N products with one image each (rows only: the queueing backfill
-never opens the files), then runs ``manage.py backfill_tags --no-progress`` in a subprocess
-and samples its resident set size every 50 ms. Baseline in the same run: the RSS of
+never opens the files), then runs ``manage.py backfill_tags --no-progress --max-waiting 0`` in a
+subprocess and samples its resident set size every 50 ms. No worker runs here, so the bound
+on waiting images is off (it would hold the command at the first 64 for ever): the command
+walks the whole catalog and queues every image, the most it can hold at once. Baseline in the same run: the RSS of
 ``manage.py check`` (Django and every app imported, nothing done).
 
     python bench/memory_backfill.py --images 100000
@@ -97,7 +99,7 @@ def main() -> None:
     print(f"catalog of {arguments.images} images built in {time.perf_counter() - started:.1f} s", flush=True)
     manage = [sys.executable, "manage.py"]
     baseline, _, _ = peak_rss_mb([*manage, "check"], env)
-    peak, seconds, last_line = peak_rss_mb([*manage, "backfill_tags", "--no-progress"], env)
+    peak, seconds, last_line = peak_rss_mb([*manage, "backfill_tags", "--no-progress", "--max-waiting", "0"], env)
     print(last_line)
     print(f"| {arguments.images} | {peak:.0f} MB | {baseline:.0f} MB | {peak / baseline:.2f}× | {seconds:.0f} s |")
 
