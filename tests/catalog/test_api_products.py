@@ -66,6 +66,14 @@ def test_anonymous_detail_of_held_or_draft_product_is_not_found(client, shelf):
     assert client.get("/api/products/draft-pan/").status_code == 404
 
 
+def test_detail_ignores_the_lists_filters_search_and_ordering(client, shelf):
+    response = client.get(
+        "/api/products/red-knife/", {"tag": "colour:blue", "search": "hose", "max_price": "10", "ordering": "-price"}
+    )
+    assert response.status_code == 200
+    assert response.json()["sku"] == "red-knife"
+
+
 def test_staff_with_view_permission_sees_every_status(client, shelf, django_user_model):
     staff = django_user_model.objects.create_user("staff", is_superuser=True)
     client.force_authenticate(staff)
