@@ -4,8 +4,8 @@ Makes a SQLite catalog of N products with one image each (rows only: the queuein
 never opens the files), then runs ``manage.py backfill_tags --no-progress --max-waiting 0`` in a
 subprocess and samples its resident set size every 50 ms. No worker runs here, so the bound
 on waiting images is off (it would hold the command at the first 64 for ever): the command
-walks the whole catalog and queues every image, the most it can hold at once. Baseline in the same run: the RSS of
-``manage.py check`` (Django and every app imported, nothing done).
+walks the whole catalog and queues every image, the most it can hold at once. Baseline in the
+same run: the RSS of ``manage.py check`` (Django and every app imported, nothing done).
 
     python bench/memory_backfill.py --images 100000
 """

@@ -77,6 +77,13 @@ def carried_analyses(task: dict) -> list[int]:
     return carried
 
 
+def take_oldest_task() -> None:
+    """What a worker does to a backfill's task: takes it off the queue and starts its analyses."""
+    oldest = OrmQ.objects.order_by("id").first()
+    ImageAnalysis.objects.filter(pk__in=carried_analyses(oldest.task)).update(status=ImageAnalysis.Status.RUNNING)
+    oldest.delete()
+
+
 @pytest.mark.django_db
 def test_enqueue_mode_queues_each_missing_image_once(django_capture_on_commit_callbacks):
     make_images(3)
@@ -130,9 +137,7 @@ def test_queued_backfill_holds_back_while_its_images_wait_for_workers(settings, 
     def a_worker_takes_the_oldest_task(seconds):
         waiting = ImageAnalysis.objects.filter(status=ImageAnalysis.Status.QUEUED, pk__in=dispatched())
         most_waiting.append(waiting.count())
-        oldest = OrmQ.objects.order_by("id").first()
-        ImageAnalysis.objects.filter(pk__in=carried_analyses(oldest.task)).update(status=ImageAnalysis.Status.RUNNING)
-        oldest.delete()
+        take_oldest_task()
 
     def dispatched() -> list[int]:
         return [pk for row in OrmQ.objects.all() for pk in carried_analyses(row.task)]
@@ -144,13 +149,6 @@ def test_queued_backfill_holds_back_while_its_images_wait_for_workers(settings, 
     assert "queued 6 image(s)" in output
     assert most_waiting == [2, 2]  # it waited twice, each time with one batch waiting, never more
     assert ImageAnalysis.objects.filter(status=ImageAnalysis.Status.QUEUED).count() == 2
-
-
-def take_oldest_task() -> None:
-    """What a worker does to a backfill's task: takes it off the queue and starts its analyses."""
-    oldest = OrmQ.objects.order_by("id").first()
-    ImageAnalysis.objects.filter(pk__in=carried_analyses(oldest.task)).update(status=ImageAnalysis.Status.RUNNING)
-    oldest.delete()
 
 
 @pytest.mark.django_db
