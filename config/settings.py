@@ -139,7 +139,7 @@ else:
     # model gateway's circuit breaker and canary statistics need; locmem would not be.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "BACKEND": "config.cache.DatabaseCache",  # Django's, with an atomic incr()
             "LOCATION": "shelfsight_cache",
             # Django's default (300) is smaller than one page of cached storefront answers; a
             # cull past it drops a third of the entries, recommendation versions included.

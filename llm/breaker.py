@@ -3,8 +3,7 @@
 After ``failures`` consecutive failed calls a deployment's circuit opens for ``cooldown``
 seconds: every worker skips it until the key expires, then it is tried again. With
 REDIS_URL set the cache is Redis; otherwise the database cache, which all local processes
-share too. Counting uses cache.incr: atomic on Redis, close enough on the database cache
-(a lost increment only delays opening by one failure).
+share too. Counting uses cache.incr, atomic on both (config.cache.DatabaseCache).
 """
 
 import time

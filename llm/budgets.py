@@ -109,8 +109,9 @@ def reserve(
     """Hold the call's estimate on the route's counters, or return the cap it would break.
 
     Adding first and checking the new total (instead of reading, then calling) keeps
-    concurrent workers from all passing the same check: with Redis the increment is atomic,
-    so the caps hold across the cluster. ``enforce=False`` (a downgraded call) only counts.
+    concurrent workers from all passing the same check: the increment is atomic (Redis, or
+    config.cache.DatabaseCache without it), so the caps hold across the cluster.
+    ``enforce=False`` (a downgraded call) only counts.
     """
     caps = (("daily", route_config.daily_budget_usd), ("monthly", route_config.monthly_budget_usd))
     if all(cap is None for _, cap in caps):
