@@ -1,17 +1,12 @@
 """config.cache.DatabaseCache: Django's database cache with an atomic incr()."""
 
-import os
 import re
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.config.counting_under_threads import database_cache_in
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from tests.own_process import run_on_sqlite_file
 
 
 @pytest.fixture
@@ -27,11 +22,12 @@ def test_incr_and_decr_return_and_keep_the_new_total(database_cache):
     assert database_cache.get("total") == 42
 
 
-def test_incr_keeps_the_entrys_expiry_and_version(database_cache):
+def test_incr_counts_the_named_version_only(database_cache):
     database_cache.set("total", 1, 60, version=2)
+    database_cache.set("total", 10, 60)
     assert database_cache.incr("total", version=2) == 2
     assert database_cache.get("total", version=2) == 2
-    assert database_cache.get("total") is None
+    assert database_cache.get("total") == 10
 
 
 def test_incr_of_a_missing_key_raises_value_error(database_cache):
@@ -39,7 +35,11 @@ def test_incr_of_a_missing_key_raises_value_error(database_cache):
         database_cache.incr("absent")
 
 
-def test_incr_of_an_expired_key_raises_value_error(database_cache):
+def test_incr_keeps_the_expiry_and_refuses_a_key_past_it(database_cache):
+    database_cache.set("brief", 1, 1)
+    assert database_cache.incr("brief") == 2
+    time.sleep(1.1)
+    assert database_cache.get("brief") is None  # the count did not extend the entry's life
     database_cache.set("brief", 1, 1)
     time.sleep(1.1)
     with pytest.raises(ValueError, match="'brief' not found"):
@@ -48,17 +48,8 @@ def test_incr_of_an_expired_key_raises_value_error(database_cache):
 
 @pytest.mark.slow
 def test_counting_from_many_threads_on_a_sqlite_file_loses_nothing(tmp_path):
-    environment = {
-        **{key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}},
-        "SHELFSIGHT_TEST_SQLITE_NAME": str(tmp_path / "counting.sqlite3"),
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/config/counting_under_threads.py"],
-        cwd=PROJECT_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_on_sqlite_file(
+        "tests/config/counting_under_threads.py", database=tmp_path / "counting.sqlite3", timeout=300
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert re.search(r"\b2 passed\b", result.stdout), result.stdout[-2000:]
