@@ -243,7 +243,11 @@ class _Deadline:
 
 
 def post(url: str, *, body: bytes, headers: dict[str, str], deadline_seconds: float) -> tuple[int, str]:
-    """POST once, never following a redirect; returns the status code and any Location header."""
+    """POST once, never following a redirect; returns the status code and any Location header.
+
+    The deadline covers connecting, sending and reading the status line and headers; resolving
+    the host name is left to the system resolver's own timeout.
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise WebhookUnreachable("SHELFSIGHT_WEBHOOK_URL is not an http(s) URL")
