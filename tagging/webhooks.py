@@ -262,6 +262,8 @@ def post(url: str, *, body: bytes, headers: dict[str, str], deadline_seconds: fl
                 raise TimeoutError
             connection.request("POST", target, body=body, headers=headers)
             response = connection.getresponse()
+            if deadline.passed:  # http.client takes headers cut short by the shutdown as complete
+                raise TimeoutError
             return response.status, response.getheader("Location", "")
     except (OSError, http.client.HTTPException) as error:
         if deadline.passed or isinstance(error, TimeoutError):

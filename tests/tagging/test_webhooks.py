@@ -110,7 +110,8 @@ def test_a_redirect_is_a_failure_and_is_never_followed(receiver, sync_tasks, dja
 
 
 class SlowReceiver:
-    """Accepts the POST, then never answers ("silent") or answers a byte every 50 ms ("trickling")."""
+    """Accepts the POST, then never answers ("silent"), or sends a 200 status line at once and its
+    headers a byte every 50 ms ("trickling")."""
 
     def __init__(self, mode: str):
         self.mode, self.stop = mode, threading.Event()
@@ -123,8 +124,10 @@ class SlowReceiver:
 
             def do_POST(self):
                 self.rfile.read(int(self.headers["Content-Length"]))
-                answer = b"HTTP/1.1 200 OK\r\n" + b"X-Padding: " + b"." * 400 + b"\r\n\r\n"
-                for byte in answer:
+                if outer.mode == "trickling":
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                    self.wfile.flush()
+                for byte in b"X-Padding: " + b"." * 400 + b"\r\n\r\n":
                     if outer.stop.wait(0.05):
                         return
                     if outer.mode == "trickling":
