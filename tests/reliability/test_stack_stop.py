@@ -58,6 +58,7 @@ class Stack:
     process: subprocess.Popen
     var: Path
     output: Path
+    signal: str
 
     def descendants(self) -> list[psutil.Process]:
         try:
@@ -110,7 +111,7 @@ def stack(request, tmp_path_factory):
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own terminal-less session: the test plays the terminal
         )
-    stack = Stack(process=process, var=var, output=output)
+    stack = Stack(process=process, var=var, output=output, signal=request.param)
     started, seen = time.monotonic(), []
     try:
         while not (provider.called.is_set() and answers(f"http://127.0.0.1:{port}/api/products/")):
@@ -118,7 +119,6 @@ def stack(request, tmp_path_factory):
             assert time.monotonic() - started < STARTUP_SECONDS, f"not up:\n{output.read_text()[-3000:]}"
             time.sleep(0.5)
         seen = stack.descendants()
-        stack.signal = request.param
         yield stack
     finally:
         for child in seen + stack.descendants():
