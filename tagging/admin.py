@@ -11,7 +11,17 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
 from catalog.admin_base import ReadOnlyInline
-from tagging.models import Flag, ImageAnalysis, ProductTag, ProductTagEvent, Tag, TagSynonym
+from tagging import webhooks
+from tagging.models import (
+    Flag,
+    ImageAnalysis,
+    ProductTag,
+    ProductTagEvent,
+    Tag,
+    TagSynonym,
+    WebhookAttempt,
+    WebhookDelivery,
+)
 
 
 class ProductTagEventInline(ReadOnlyInline):
@@ -202,3 +212,41 @@ def _services():
     from tagging import services
 
     return services
+
+
+class WebhookAttemptInline(ReadOnlyInline):
+    model = WebhookAttempt
+    fields = ("attempted_at", "outcome", "response_code", "duration_ms", "error")
+    ordering = ("-attempted_at", "-id")
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "event", "status", "attempt_count", "last_response", "next_attempt_at")
+    list_filter = ("status", "event")
+    search_fields = ("delivery_id",)
+    readonly_fields = ("delivery_id", "event", "status", "queued_at", "next_attempt_at", "created_at", "body")
+    inlines = (WebhookAttemptInline,)
+    actions = ("replay",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("attempts")
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="attempts")
+    def attempt_count(self, obj):
+        return len(obj.attempts.all())
+
+    @admin.display(description="last answer")
+    def last_response(self, obj):
+        latest = max(obj.attempts.all(), key=lambda attempt: (attempt.attempted_at, attempt.id), default=None)
+        if latest is None:
+            return "-"
+        return latest.response_code or latest.error or "-"
+
+    @admin.action(description="Replay selected deliveries", permissions=["change"])
+    def replay(self, request, queryset):
+        count = webhooks.replay_deliveries(delivery_ids=list(queryset.values_list("id", flat=True)))
+        self.message_user(request, f"Queued {count} delivery(ies) again.", messages.SUCCESS)

@@ -23,7 +23,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--admin-password",
             default=None,
-            help="Default: $SHELFSIGHT_ADMIN_PASSWORD, else one generated once and kept in var/demo-admin-password.",
+            help=(
+                "Sets the admin's password (also $SHELFSIGHT_ADMIN_PASSWORD). Without either, a new admin gets "
+                "one generated once and kept in var/demo-admin-password, and an existing admin keeps its own."
+            ),
         )
 
     def handle(self, *args, products: int, admin_username: str, admin_password: str | None, **options) -> None:
@@ -43,26 +46,40 @@ class Command(BaseCommand):
                 add_product_image(product=product, upload=io.BytesIO(draw_product_image(demo)))
             created += 1
         self.stdout.write(f"Demo catalog: {created} products created, {products - created} already there.")
-        password = self._ensure_admin(admin_username, admin_password)
-        self.stdout.write(self.style.SUCCESS(f"Admin login: {admin_username} / {password}"))
+        self.stdout.write(self.style.SUCCESS(self._ensure_admin(admin_username, admin_password)))
 
     def _ensure_admin(self, username: str, password: str | None) -> str:
-        password = password or settings.SHELFSIGHT_ADMIN_PASSWORD or self._remembered_password()
-        user, _ = get_user_model().objects.get_or_create(
-            username=username, defaults={"email": f"{username}@example.com"}
-        )
-        user.is_staff = user.is_superuser = True
-        user.set_password(password)
-        user.save()
-        return password
+        """Create the admin, or set its password only when one is given explicitly; returns the login line.
 
-    def _remembered_password(self) -> str:
+        An operator who changed the demo admin's password keeps it across re-runs (bin/run re-runs
+        this command on every start), and the line then names no password.
+        """
+        explicit = password or settings.SHELFSIGHT_ADMIN_PASSWORD
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            password = explicit or self._remembered_password()
+            get_user_model().objects.create_superuser(
+                username=username, email=f"{username}@example.com", password=password
+            )
+        elif explicit:
+            password = explicit
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        else:
+            password = self._remembered_password(create=False)
+            if not (password and user.check_password(password)):
+                return f"Admin login: {username} (its password was changed; kept)"
+        return f"Admin login: {username} / {password}"
+
+    def _remembered_password(self, *, create: bool = True) -> str:
         # Generated once per checkout, so every run prints the same working login.
         path = Path(settings.VAR_DIR) / "demo-admin-password"
         if path.exists():
             return path.read_text().strip()
+        if not create:
+            return ""
         path.parent.mkdir(parents=True, exist_ok=True)
         password = secrets.token_urlsafe(12)
+        path.touch(mode=0o600)  # private from the first byte, whatever the umask
         path.write_text(password)
-        path.chmod(0o600)
         return password
