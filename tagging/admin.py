@@ -73,7 +73,13 @@ class TagSynonymInline(admin.TabularInline):
 
 
 class MergeTagsForm(forms.Form):
-    target = forms.ModelChoiceField(queryset=Tag.objects.canonical(), help_text="Every product tag moves here.")
+    """Choose where the selected tags go: only canonical tags of their own facet are offered."""
+
+    target = forms.ModelChoiceField(queryset=Tag.objects.none(), help_text="Every product tag moves here.")
+
+    def __init__(self, *args, facet: str, sources, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].queryset = Tag.objects.canonical().filter(facet=facet).exclude(pk__in=sources)
 
 
 @admin.register(Tag)
@@ -93,28 +99,43 @@ class TagAdmin(admin.ModelAdmin):
 
     @admin.action(description="Merge into another tag…", permissions=["change"])
     def merge_into(self, request, queryset):
-        form = MergeTagsForm(request.POST if "confirm" in request.POST else None)
-        if "confirm" in request.POST and form.is_valid():
-            target = form.cleaned_data["target"]
-            moved = 0
-            merged = 0
-            for source in queryset.exclude(pk=target.pk):
-                moved += _services().merge_tags(source=source, target=target, actor=request.user)
-                merged += 1
+        facets = set(queryset.values_list("facet", flat=True))
+        if len(facets) != 1:
             self.message_user(
-                request, f"Merged {merged} tag(s) into {target}; moved {moved} product tag(s).", messages.SUCCESS
+                request, "Tags can only be merged within one facet: select tags of a single facet.", messages.ERROR
             )
             return None
+        sources = list(queryset)
+        form = MergeTagsForm(
+            request.POST if "confirm" in request.POST else None, facet=facets.pop(), sources=[tag.pk for tag in sources]
+        )
+        if "confirm" in request.POST and form.is_valid():
+            return self._merge(request, sources=sources, target=form.cleaned_data["target"])
         context = {
             **self.admin_site.each_context(request),
             "title": "Merge tags",
             "opts": self.model._meta,
-            "sources": queryset,
+            "sources": sources,
             "form": form,
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
-            "selected_ids": [str(pk) for pk in queryset.values_list("pk", flat=True)],
+            "selected_ids": [str(tag.pk) for tag in sources],
         }
         return TemplateResponse(request, "admin/tagging/tag/merge_confirmation.html", context)
+
+    def _merge(self, request, *, sources: list[Tag], target: Tag) -> None:
+        moved = merged = 0
+        services = _services()
+        for source in sources:
+            try:
+                moved += services.merge_tags(source=source, target=target, actor=request.user)
+            except services.TagMergeRefused as refused:
+                self.message_user(request, str(refused), messages.ERROR)
+                continue
+            merged += 1
+        if merged:
+            self.message_user(
+                request, f"Merged {merged} tag(s) into {target}; moved {moved} product tag(s).", messages.SUCCESS
+            )
 
     @admin.action(description="Accept proposed tags into the vocabulary", permissions=["change"])
     def accept_proposed(self, request, queryset):
