@@ -8,9 +8,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
-from catalog.admin_base import ReadOnlyInline
+from catalog.admin_base import ReadOnlyInline, thumbnail_html
+from tagging.analysis.parsing import Findings
 from tagging.models import Flag, ImageAnalysis, ProductTag, ProductTagEvent, Tag, TagSynonym
 
 
@@ -181,11 +184,14 @@ class FlagAdmin(admin.ModelAdmin):
 
 @admin.register(ImageAnalysis)
 class ImageAnalysisAdmin(admin.ModelAdmin):
+    """An audit record of one analysis: shown, never added, changed or deleted here."""
+
     list_display = (
         "id",
         "image_link",
         "workflow",
         "status",
+        "analyser",
         "model",
         "input_tokens",
         "output_tokens",
@@ -198,14 +204,51 @@ class ImageAnalysisAdmin(admin.ModelAdmin):
     search_fields = ("image__product__sku", "model", "error")
     list_select_related = ("image__product",)
     date_hierarchy = "created_at"
+    fieldsets = (
+        (None, {"fields": ("image_preview", "findings", "quality", "status", "workflow", "error_class", "error")}),
+        (
+            "How it was asked",
+            {
+                "fields": (
+                    "analyser",
+                    "route",
+                    "provider",
+                    "model",
+                    "arm",
+                    "fallback_reason",
+                    "llm_request_id",
+                    "prompt_version",
+                    "attempts",
+                    "force",
+                    "queue",
+                    "reused_from",
+                    "requested_by",
+                )
+            },
+        ),
+        (
+            "Cost and time",
+            {
+                "fields": (
+                    ("input_tokens", "output_tokens", "cost_usd"),
+                    "latency_ms",
+                    ("created_at", "started_at", "finished_at"),
+                )
+            },
+        ),
+        ("Raw answer", {"classes": ("collapse",), "fields": ("raw_response", "result", "quality_report")}),
+    )
 
     def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
+        return ["image_preview", "findings", "quality", *(field.name for field in self.model._meta.fields)]
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
     @admin.display(description="image", ordering="image")
@@ -215,6 +258,43 @@ class ImageAnalysisAdmin(admin.ModelAdmin):
     @admin.display(description="error")
     def short_error(self, obj):
         return (obj.error[:80] + "…") if len(obj.error) > 80 else obj.error
+
+    @admin.display(description="image")
+    def image_preview(self, obj):
+        return format_html(
+            '{}<br><a href="{}">{} · image #{}</a>',
+            thumbnail_html(obj.image, 240),
+            reverse("admin:catalog_product_change", args=[obj.image.product_id]),
+            obj.image.product.sku,
+            obj.image.position,
+        )
+
+    @admin.display(description="findings")
+    def findings(self, obj):
+        found = Findings.from_json(obj.result)
+        if not found.tags and not found.prohibited:
+            return "—"
+        rows = [
+            format_html(
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", finding.facet, finding.value, f"{finding.confidence:.2f}"
+            )
+            for finding in found.tags
+        ]
+        rows += [
+            format_html(
+                '<tr class="ss-prohibited"><td>prohibited</td><td>{}</td><td>{}</td></tr>', signal, f"{confidence:.2f}"
+            )
+            for signal, confidence in found.prohibited.items()
+        ]
+        return format_html(
+            '<table class="ss-findings"><thead><tr><th>facet</th><th>value</th><th>confidence</th></tr></thead>'
+            "<tbody>{}</tbody></table>",
+            mark_safe("".join(rows)),  # noqa: S308 — each row is escaped by format_html above
+        )
+
+    @admin.display(description="quality (0–10)")
+    def quality(self, obj):
+        return "—" if obj.quality_score is None else f"{obj.quality_score:.1f}"
 
 
 def _services():
