@@ -237,7 +237,10 @@ class RetagForm(forms.Form):
 
     def __init__(self, *args, routes=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["route"].choices = [(option.name, option.label) for option in routes]
+        unconfigured = " (no API key: the local analyser answers)"
+        self.fields["route"].choices = [
+            (option.name, option.label if option.configured else option.label + unconfigured) for option in routes
+        ]
 
     def clean_route(self) -> str:
         return self.cleaned_data["route"] or RETAG_ROUTE

@@ -280,7 +280,9 @@ DASHBOARD_PERIODS = (1, 7, 14, 30, 90)
 @staff_with(*DASHBOARD_PERMISSIONS)
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
+    from llm import gateway
     from llm import selectors as llm_selectors
+    from tagging.services import ROUTE
 
     try:
         days = int(request.GET.get("days", 14))
@@ -299,18 +301,19 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         spend[row["model"]][index] += Decimal(row["cost_usd"] or 0)
         calls[row["model"]][index] += row["calls"] or 0
 
+    month_days = [label[5:] for label in day_labels]  # "12-03": the period says the year
     health = list(llm_selectors.model_health(since=since))
     agreement = reports.agreement_by_model(since=since)
     backlog = reports.review_backlog()
-    canary = list(llm_selectors.canary_arms(route="vision-tagging"))
+    canary = list(llm_selectors.canary_arms(route=ROUTE))
     context = {
         **admin.site.each_context(request),
         "title": "Tagging dashboard",
         "days": days,
         "periods": DASHBOARD_PERIODS,
         "since": since,
-        "spend_chart": charts.stacked_bars(categories=day_labels, series=spend, unit="$"),
-        "calls_chart": charts.stacked_bars(categories=day_labels, series=calls),
+        "spend_chart": charts.stacked_bars(categories=month_days, series=spend, unit="$"),
+        "calls_chart": charts.stacked_bars(categories=month_days, series=calls),
         "latency_chart": charts.horizontal_bars(
             rows=[(row["model"], (row["p50_ms"] or 0, row["p95_ms"] or 0)) for row in health],
             series_names=("p50", "p95"),
@@ -332,6 +335,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "agreement": agreement,
         "backlog": backlog,
         "canary": canary,
+        "provider_configured": gateway.is_configured(route=ROUTE),
         "canary_events": list(llm_selectors.canary_events(limit=10)),
         "summary": reports.analysis_summary(since=since),
         "total_spend": sum((Decimal(row["cost_usd"] or 0) for row in spend_rows), Decimal(0)),
