@@ -58,9 +58,7 @@ def tag_chips_html(tags_by_facet: dict, *, review_url: str = "") -> str:
             else:
                 chips.append(
                     format_html(
-                        '<span class="ss-chip ss-chip-applied" style="border-color:{};background:{}" title="{}">'
-                        "{}</span>",
-                        colour,
+                        '<span class="ss-chip ss-chip-applied" style="border-color:{}" title="{}">{}</span>',
                         colour,
                         title,
                         pt.tag.name,
