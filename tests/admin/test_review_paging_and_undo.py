@@ -157,3 +157,9 @@ def test_staff_with_the_review_permissions_can_review(bare_staff_client, waiting
     assert client.get(reverse("tagging:image-file", args=[image.pk])).status_code == 200
     assert client.post(DECIDE, {"decision": f"approve:{tags[0].pk}"}).status_code == 302
     assert client.get("/staff/dashboard/").status_code == 403
+
+
+def test_admin_index_offers_staff_tools_only_to_those_allowed(bare_staff_client, waiting_image):
+    client, _ = bare_staff_client
+    page = client.get("/admin/").content.decode()
+    assert 'id="staff-tools"' not in page and QUEUE not in page
