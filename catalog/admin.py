@@ -9,21 +9,20 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from catalog import services as catalog_services
-from catalog.admin_base import ReadOnlyInline
+from catalog.admin_base import ReadOnlyInline, thumbnail_html
 from catalog.exceptions import ImageRejected
 from catalog.images import read_upload, validate_image
 from catalog.models import Category, Product, ProductImage
-from tagging.models import Flag, ImageAnalysis, ProductTag
+from tagging.models import Flag, ImageAnalysis, ProductTag, Tag
 
-THUMBNAIL_PX = 64
 FACET_COLOURS = {
     "category": "#4c6ef5",
     "colour": "#e8590c",
@@ -35,36 +34,92 @@ FACET_COLOURS = {
 }
 
 
-def thumbnail_html(image: ProductImage, size: int = THUMBNAIL_PX):
-    if not image.image:
-        return "—"
-    # Served by a staff-only view, so thumbnails show even where MEDIA_URL is not served.
-    return format_html(
-        '<img src="{}" alt="{}" width="{}" height="{}" style="object-fit:cover;border-radius:4px" loading="lazy">',
-        reverse("tagging:image-file", args=[image.pk]),
-        str(image),
-        size,
-        size,
-    )
-
-
-def tag_chips_html(tags_by_facet: dict) -> str:
+def tag_chips_html(tags_by_facet: dict, *, review_url: str = "") -> str:
+    """Chips per facet: applied tags solid, tags waiting for review dashed, linking to the queue."""
     if not tags_by_facet:
         return "—"
     rows = []
     for facet, product_tags in tags_by_facet.items():
-        chips = format_html_join(
-            "",
-            '<span class="ss-chip" style="border-color:{}" title="{} · {}">{}</span>',
-            (
-                (FACET_COLOURS.get(facet, "#868e96"), pt.get_status_display(), f"{pt.confidence:.2f}", pt.tag.name)
-                for pt in product_tags
-            ),
-        )
+        chips = []
+        for pt in product_tags:
+            colour = FACET_COLOURS.get(facet, "#868e96")
+            title = f"{pt.get_status_display()} · {pt.confidence:.2f}"
+            if pt.status == ProductTag.Status.NEEDS_REVIEW:
+                chips.append(
+                    format_html(
+                        '<a class="ss-chip ss-chip-waiting" style="border-color:{}" title="{} (review it)" href="{}">'
+                        "{} ?</a>",
+                        colour,
+                        title,
+                        review_url,
+                        pt.tag.name,
+                    )
+                )
+            else:
+                chips.append(
+                    format_html(
+                        '<span class="ss-chip ss-chip-applied" style="border-color:{}" title="{}">{}</span>',
+                        colour,
+                        title,
+                        pt.tag.name,
+                    )
+                )
         rows.append(
-            format_html('<div><small style="color:{}">{}</small> {}</div>', FACET_COLOURS.get(facet), facet, chips)
+            format_html(
+                '<div><small style="color:{}">{}</small> {}</div>',
+                FACET_COLOURS.get(facet),
+                facet,
+                mark_safe("".join(chips)),  # noqa: S308 — each chip is escaped by format_html above
+            )
         )
-    return mark_safe("".join(rows))  # noqa: S308 — each part is escaped by format_html above
+    legend = (
+        '<p class="ss-chip-legend"><span class="ss-chip ss-chip-applied">applied</span> '
+        '<span class="ss-chip ss-chip-waiting">waiting for review ?</span></p>'
+    )
+    return mark_safe(legend + "".join(rows))  # noqa: S308 — each part is escaped by format_html above
+
+
+def analysis_state_html(images: list[ProductImage], latest: dict[int, ImageAnalysis]) -> str:
+    """One line per image: its newest analysis' state, model and, when it failed, why."""
+    if not images:
+        return "No images yet."
+    lines = []
+    for image in images:
+        analysis = latest.get(image.pk)
+        if analysis is None:
+            lines.append(format_html("<li>Image #{}: not analysed yet</li>", image.position))
+            continue
+        by = f" by {analysis.model}" if analysis.model else ""
+        error = f": {analysis.error_class or analysis.error[:120]}" if analysis.status == "failed" else ""
+        lines.append(
+            format_html(
+                '<li>Image #{}: <a href="{}" class="ss-analysis-{}">{}</a>{}{} · {}</li>',
+                image.position,
+                reverse("admin:tagging_imageanalysis_change", args=[analysis.pk]),
+                analysis.status,
+                analysis.get_status_display(),
+                by,
+                error,
+                (analysis.finished_at or analysis.created_at).strftime("%Y-%m-%d %H:%M"),
+            )
+        )
+    return format_html('<ul class="ss-analysis-state">{}</ul>', mark_safe("".join(lines)))  # noqa: S308
+
+
+class TagFilter(admin.SimpleListFilter):
+    """Products carrying one applied tag of the vocabulary."""
+
+    title = "applied tag"
+    parameter_name = "tag"
+
+    def lookups(self, request, model_admin):
+        return [(str(tag.pk), str(tag)) for tag in Tag.objects.canonical().only("facet", "name")]
+
+    def queryset(self, request, queryset):
+        if not self.value() or not self.value().isdigit() or len(self.value()) > 18:
+            return queryset  # not a tag id the database could hold
+        applied = ProductTag.objects.filter(product=OuterRef("pk"), tag_id=self.value(), status="applied")
+        return queryset.filter(Exists(applied))
 
 
 @admin.register(Category)
@@ -180,7 +235,10 @@ class RetagForm(forms.Form):
 
     def __init__(self, *args, routes=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["route"].choices = [(option.name, option.label) for option in routes]
+        unconfigured = " (no API key: the local analyser answers)"
+        self.fields["route"].choices = [
+            (option.name, option.label if option.configured else option.label + unconfigured) for option in routes
+        ]
 
     def clean_route(self) -> str:
         return self.cleaned_data["route"] or RETAG_ROUTE
@@ -200,12 +258,13 @@ class ProductAdmin(admin.ModelAdmin):
         "created_at",
     )
     list_display_links = ("sku", "title")
-    list_filter = ("status", HasOpenFlagFilter, PendingReviewFilter, "category", "created_at")
+    list_filter = ("status", HasOpenFlagFilter, PendingReviewFilter, TagFilter, "category", "created_at")
     search_fields = ("sku", "title")
+    search_help_text = "SKU, title or the name of an applied tag."
     list_select_related = ("category",)
     list_per_page = 50
     autocomplete_fields = ("category",)
-    readonly_fields = ("tag_chips", "hold_reason", "created_at", "updated_at")
+    readonly_fields = ("tag_chips", "analysis_state", "hold_reason", "created_at", "updated_at")
     fields = (
         ("sku", "status"),
         "title",
@@ -214,6 +273,7 @@ class ProductAdmin(admin.ModelAdmin):
         "category",
         "hold_reason",
         "tag_chips",
+        "analysis_state",
         ("created_at", "updated_at"),
     )
     inlines = (ProductImageInline, FlagInline)
@@ -261,7 +321,25 @@ class ProductAdmin(admin.ModelAdmin):
         )
         for product_tag in tags:
             grouped.setdefault(product_tag.tag.facet, []).append(product_tag)
-        return tag_chips_html(grouped)
+        return tag_chips_html(grouped, review_url=f"{reverse('tagging:review-queue')}?product={obj.pk}")
+
+    @admin.display(description="analysis")
+    def analysis_state(self, obj):
+        if obj.pk is None:
+            return "—"
+        images = list(obj.images.order_by("position", "id"))
+        latest: dict[int, ImageAnalysis] = {}
+        for analysis in ImageAnalysis.objects.filter(image__product=obj).order_by("image_id", "-created_at", "-id"):
+            latest.setdefault(analysis.image_id, analysis)
+        return analysis_state_html(images, latest)
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term:
+            applied = ProductTag.objects.filter(product=OuterRef("pk"), status="applied", tag__name__icontains=term)
+            results = results | queryset.filter(Exists(applied))
+        return results, may_have_duplicates
 
     # --- images: uploads through the service, nothing half-saved ------------------------
     def save_formset(self, request, form, formset, change):
@@ -286,6 +364,8 @@ class ProductAdmin(admin.ModelAdmin):
             elif inline_form.instance.pk is not None:
                 inline_form.instance.save(update_fields=["position"])
                 formset.changed_objects.append((inline_form.instance, ["position"]))
+        if formset.new_objects:
+            self.message_user(request, _queued_message(len(formset.new_objects)), messages.INFO)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         # The form already validated the upload; if the service still refuses it (bytes changed
@@ -386,6 +466,18 @@ class ProductAdmin(admin.ModelAdmin):
         for flag_id in flag_ids:
             tagging_services.clear_flag(flag_id=flag_id, reviewer=request.user)
         self.message_user(request, f"Cleared {len(flag_ids)} flag(s).", messages.SUCCESS)
+
+
+def _queued_message(count: int) -> str:
+    analyser = (
+        f"the {RETAG_ROUTE} route ({_primary_model(RETAG_ROUTE) or 'its primary model'})"
+        if _route_is_configured(RETAG_ROUTE)
+        else "the built-in local analyser (no model provider is configured)"
+    )
+    return (
+        f"{count} image(s) uploaded and queued for analysis by {analyser}; tags appear once it finishes. "
+        "The product page shows each image's analysis state."
+    )
 
 
 def _route_is_configured(route: str) -> bool:

@@ -8,10 +8,13 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
-from catalog.admin_base import ReadOnlyInline
+from catalog.admin_base import ReadOnlyInline, thumbnail_html
 from tagging import webhooks
+from tagging.analysis.parsing import Findings
 from tagging.models import (
     Flag,
     ImageAnalysis,
@@ -83,7 +86,13 @@ class TagSynonymInline(admin.TabularInline):
 
 
 class MergeTagsForm(forms.Form):
-    target = forms.ModelChoiceField(queryset=Tag.objects.canonical(), help_text="Every product tag moves here.")
+    """Choose where the selected tags go: only canonical tags of their own facet are offered."""
+
+    target = forms.ModelChoiceField(queryset=Tag.objects.none(), help_text="Every product tag moves here.")
+
+    def __init__(self, *args, facet: str, sources, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].queryset = Tag.objects.canonical().filter(facet=facet).exclude(pk__in=sources)
 
 
 @admin.register(Tag)
@@ -103,28 +112,43 @@ class TagAdmin(admin.ModelAdmin):
 
     @admin.action(description="Merge into another tag…", permissions=["change"])
     def merge_into(self, request, queryset):
-        form = MergeTagsForm(request.POST if "confirm" in request.POST else None)
-        if "confirm" in request.POST and form.is_valid():
-            target = form.cleaned_data["target"]
-            moved = 0
-            merged = 0
-            for source in queryset.exclude(pk=target.pk):
-                moved += _services().merge_tags(source=source, target=target, actor=request.user)
-                merged += 1
+        facets = set(queryset.values_list("facet", flat=True))
+        if len(facets) != 1:
             self.message_user(
-                request, f"Merged {merged} tag(s) into {target}; moved {moved} product tag(s).", messages.SUCCESS
+                request, "Tags can only be merged within one facet: select tags of a single facet.", messages.ERROR
             )
             return None
+        sources = list(queryset)
+        form = MergeTagsForm(
+            request.POST if "confirm" in request.POST else None, facet=facets.pop(), sources=[tag.pk for tag in sources]
+        )
+        if "confirm" in request.POST and form.is_valid():
+            return self._merge(request, sources=sources, target=form.cleaned_data["target"])
         context = {
             **self.admin_site.each_context(request),
             "title": "Merge tags",
             "opts": self.model._meta,
-            "sources": queryset,
+            "sources": sources,
             "form": form,
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
-            "selected_ids": [str(pk) for pk in queryset.values_list("pk", flat=True)],
+            "selected_ids": [str(tag.pk) for tag in sources],
         }
         return TemplateResponse(request, "admin/tagging/tag/merge_confirmation.html", context)
+
+    def _merge(self, request, *, sources: list[Tag], target: Tag) -> None:
+        moved = merged = 0
+        services = _services()
+        for source in sources:
+            try:
+                moved += services.merge_tags(source=source, target=target, actor=request.user)
+            except services.TagMergeRefused as refused:
+                self.message_user(request, str(refused), messages.ERROR)
+                continue
+            merged += 1
+        if merged:
+            self.message_user(
+                request, f"Merged {merged} tag(s) into {target}; moved {moved} product tag(s).", messages.SUCCESS
+            )
 
     @admin.action(description="Accept proposed tags into the vocabulary", permissions=["change"])
     def accept_proposed(self, request, queryset):
@@ -170,11 +194,14 @@ class FlagAdmin(admin.ModelAdmin):
 
 @admin.register(ImageAnalysis)
 class ImageAnalysisAdmin(admin.ModelAdmin):
+    """An audit record of one analysis: shown, never added, changed or deleted here."""
+
     list_display = (
         "id",
         "image_link",
         "workflow",
         "status",
+        "analyser",
         "model",
         "input_tokens",
         "output_tokens",
@@ -187,14 +214,51 @@ class ImageAnalysisAdmin(admin.ModelAdmin):
     search_fields = ("image__product__sku", "model", "error")
     list_select_related = ("image__product",)
     date_hierarchy = "created_at"
+    fieldsets = (
+        (None, {"fields": ("image_preview", "findings", "quality", "status", "workflow", "error_class", "error")}),
+        (
+            "How it was asked",
+            {
+                "fields": (
+                    "analyser",
+                    "route",
+                    "provider",
+                    "model",
+                    "arm",
+                    "fallback_reason",
+                    "llm_request_id",
+                    "prompt_version",
+                    "attempts",
+                    "force",
+                    "queue",
+                    "reused_from",
+                    "requested_by",
+                )
+            },
+        ),
+        (
+            "Cost and time",
+            {
+                "fields": (
+                    ("input_tokens", "output_tokens", "cost_usd"),
+                    "latency_ms",
+                    ("created_at", "started_at", "finished_at"),
+                )
+            },
+        ),
+        ("Raw answer", {"classes": ("collapse",), "fields": ("raw_response", "result", "quality_report")}),
+    )
 
     def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
+        return ["image_preview", "findings", "quality", *(field.name for field in self.model._meta.fields)]
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
     @admin.display(description="image", ordering="image")
@@ -204,6 +268,43 @@ class ImageAnalysisAdmin(admin.ModelAdmin):
     @admin.display(description="error")
     def short_error(self, obj):
         return (obj.error[:80] + "…") if len(obj.error) > 80 else obj.error
+
+    @admin.display(description="image")
+    def image_preview(self, obj):
+        return format_html(
+            '{}<br><a href="{}">{} · image #{}</a>',
+            thumbnail_html(obj.image, 240),
+            reverse("admin:catalog_product_change", args=[obj.image.product_id]),
+            obj.image.product.sku,
+            obj.image.position,
+        )
+
+    @admin.display(description="findings")
+    def findings(self, obj):
+        found = Findings.from_json(obj.result)
+        if not found.tags and not found.prohibited:
+            return "—"
+        rows = [
+            format_html(
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", finding.facet, finding.value, f"{finding.confidence:.2f}"
+            )
+            for finding in found.tags
+        ]
+        rows += [
+            format_html(
+                '<tr class="ss-prohibited"><td>prohibited</td><td>{}</td><td>{}</td></tr>', signal, f"{confidence:.2f}"
+            )
+            for signal, confidence in found.prohibited.items()
+        ]
+        return format_html(
+            '<table class="ss-findings"><thead><tr><th>facet</th><th>value</th><th>confidence</th></tr></thead>'
+            "<tbody>{}</tbody></table>",
+            mark_safe("".join(rows)),  # noqa: S308 — each row is escaped by format_html above
+        )
+
+    @admin.display(description="quality (0–10)")
+    def quality(self, obj):
+        return "—" if obj.quality_score is None else f"{obj.quality_score:.1f}"
 
 
 def _services():

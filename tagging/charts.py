@@ -21,8 +21,18 @@ def _number(value) -> float:
     return float(value) if isinstance(value, Decimal | int | float) else 0.0
 
 
+# Drawn 480 units wide: a panel shows it at 300–700 px, so 13-unit text reads at 8–19 px
+# (at 720 units the same text fell to about 8 px on a laptop).
+CHART_WIDTH = 480
+
+
 def stacked_bars(
-    *, categories: Sequence[str], series: dict[str, Sequence], unit: str = "", width: int = 720, height: int = 240
+    *,
+    categories: Sequence[str],
+    series: dict[str, Sequence],
+    unit: str = "",
+    width: int = CHART_WIDTH,
+    height: int = 220,
 ) -> SafeString:
     """Vertical bars per category (e.g. day), stacked by series (e.g. model), with a legend."""
     if not categories:
@@ -34,7 +44,7 @@ def stacked_bars(
     slot = plot_width / len(categories)
     bar = min(56.0, max(2.0, slot * 0.7))
     parts = [
-        f'<svg class="ss-chart" viewBox="0 0 {width} {height + 24 * ((len(series) + 3) // 4)}" '
+        f'<svg class="ss-chart" viewBox="0 0 {width} {height + 24 * ((len(series) + 2) // 3)}" '
         f'role="img" xmlns="http://www.w3.org/2000/svg">'
     ]
     for step in range(5):
@@ -57,7 +67,7 @@ def stacked_bars(
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{colour_for(index)}">'
                 f"<title>{escape(category)} · {escape(name)}: {_with_unit(value, unit)}</title></rect>"
             )
-        if len(categories) <= 16 or i % max(1, len(categories) // 8) == 0:
+        if len(categories) <= 7 or i % max(1, -(-len(categories) // 6)) == 0:
             parts.append(
                 f'<text x="{x + bar / 2:.1f}" y="{top + plot_height + 16}" text-anchor="middle" class="ss-axis">'
                 f"{escape(category)}</text>"
@@ -68,18 +78,19 @@ def stacked_bars(
 
 
 def horizontal_bars(
-    *, rows: Sequence[tuple[str, Sequence]], series_names: Sequence[str], unit: str = "", width: int = 720
+    *, rows: Sequence[tuple[str, Sequence]], series_names: Sequence[str], unit: str = "", width: int = CHART_WIDTH
 ) -> SafeString:
     """One group of horizontal bars per row label (e.g. model), one bar per series (e.g. p50, p95)."""
     if not rows:
         return mark_safe('<p class="ss-empty">No data in this period.</p>')
-    label_width, bar_height, gap = 180, 14, 10
+    label_width, bar_height, gap = 130, 18, 10
     group_height = bar_height * len(series_names) + gap
     height = group_height * len(rows) + 10
     peak = max((_number(v) for _, values in rows for v in values), default=0) or 1.0
-    plot_width = width - label_width - 90
+    plot_width = width - label_width - 80
     parts = [
-        f'<svg class="ss-chart" viewBox="0 0 {width} {height + 28}" role="img" xmlns="http://www.w3.org/2000/svg">'
+        f'<svg class="ss-chart" viewBox="0 0 {width} {height + 24 * ((len(series_names) + 2) // 3) + 4}" role="img" '
+        f'xmlns="http://www.w3.org/2000/svg">'
     ]
     for row_index, (label, values) in enumerate(rows):
         y0 = 5 + row_index * group_height
@@ -107,10 +118,11 @@ def _with_unit(value: float, unit: str) -> str:
 
 def _legend(names: list[str], *, y: float, width: int) -> str:
     parts = []
-    column = max(120, width // 4)
+    per_row = 3
+    column = width // per_row
     for index, name in enumerate(names):
-        x = 12 + column * (index % 4)
-        row_y = y + 22 * (index // 4)
+        x = 12 + column * (index % per_row)
+        row_y = y + 22 * (index // per_row)
         parts.append(
             f'<rect x="{x}" y="{row_y + 4}" width="12" height="12" fill="{colour_for(index)}"/>'
             f'<text x="{x + 18}" y="{row_y + 15}" class="ss-label">{escape(name)}</text>'

@@ -193,6 +193,7 @@ class ProductTagEvent(models.Model):
         SUPERSEDED = "superseded", "Superseded"
         MERGED = "merged", "Moved by a tag merge"
         ADDED = "added", "Added by staff"
+        UNDONE = "undone", "Decision undone by staff"
 
     product_tag = models.ForeignKey(ProductTag, on_delete=models.CASCADE, related_name="events")
     action = models.CharField(max_length=12, choices=Action.choices)

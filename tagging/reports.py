@@ -6,6 +6,7 @@ from django.db.models import Count, F, Min, Q, Sum, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
+from tagging.analysis.local import ANALYSER_NAME as LOCAL_ANALYSER
 from tagging.models import Flag, ImageAnalysis, ProductTag
 
 
@@ -23,6 +24,10 @@ def review_backlog() -> dict:
         "images": waiting.exclude(image=None).values("image").distinct().count(),
         "open_flags": Flag.objects.filter(status=Flag.Status.OPEN).count(),
     }
+
+
+def local_analysis_count() -> int:
+    return ImageAnalysis.objects.filter(analyser=LOCAL_ANALYSER).count()
 
 
 def waiting_count() -> int:
@@ -79,6 +84,8 @@ def analysis_summary(*, since: datetime) -> dict:
     return {
         "analyses": sum(by_status.values()),
         "by_status": by_status,
+        # The local analyser makes no model calls, so the call log and spend never show its work.
+        "local": analyses.filter(analyser=LOCAL_ANALYSER).count(),
         "cost_usd": totals["cost_usd"],
         "input_tokens": totals["input_tokens"],
         "output_tokens": totals["output_tokens"],

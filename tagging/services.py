@@ -528,6 +528,35 @@ def _decide(product_tag_ids, reviewer, status: str, action: str) -> int:
     return decided
 
 
+def undo_decisions(*, product_tag_ids, reviewer) -> int:
+    """Send tags a reviewer just decided back to the review queue; returns how many went back.
+
+    Only a tag whose latest event is a staff decision taken on a waiting tag is sent back, so
+    nothing that happened after the decision (a merge, another reviewer) is rolled back.
+    """
+    decisions = {ProductTagEvent.Action.APPROVED, ProductTagEvent.Action.REJECTED}
+    restored, products = 0, set()
+    with transaction.atomic():
+        for row in ProductTag.objects.filter(pk__in=list(product_tag_ids)).select_related("analysis"):
+            last = row.events.order_by("-created_at", "-id").first()
+            if (
+                last is None
+                or last.action not in decisions
+                or last.status_before != ProductTag.Status.NEEDS_REVIEW
+                or last.status_after != row.status
+            ):
+                continue
+            before = row.status
+            row.status, row.reviewed_by, row.reviewed_at = ProductTag.Status.NEEDS_REVIEW, None, None
+            row.save(update_fields=["status", "reviewed_by", "reviewed_at", "updated_at"])
+            record_tag_event(row, ProductTagEvent.Action.UNDONE, analysis=row.analysis, actor=reviewer, before=before)
+            restored += 1
+            if before == ProductTag.Status.APPLIED:
+                products.add(row.product_id)
+        announce_tags_changed(product_ids=products)
+    return restored
+
+
 def add_human_tag(*, product: Product, tag: Tag, actor) -> ProductTag:
     """Staff put ``tag`` on ``product``: applied, full confidence, never touched by machines."""
     now = timezone.now()
@@ -591,6 +620,10 @@ def accept_proposed_tag(*, tag: Tag, actor, parent: Tag | None = None) -> Tag:
     return tag
 
 
+class TagMergeRefused(ValueError):
+    """A tag can only be merged into another tag of the same facet."""
+
+
 def merge_tags(*, source: Tag, target: Tag, actor) -> int:
     """Move every product tag from ``source`` to ``target`` and make ``source`` a synonym of it.
 
@@ -598,7 +631,7 @@ def merge_tags(*, source: Tag, target: Tag, actor) -> int:
     and the moved row's history is attached to it. Returns how many product tags moved.
     """
     if source.pk == target.pk or source.facet != target.facet:
-        raise ValueError("Tags can only be merged into another tag of the same facet.")
+        raise TagMergeRefused(f"{source} cannot be merged into {target}: only into another tag of the same facet.")
     moved, products = 0, set()
     with transaction.atomic():
         for row in ProductTag.objects.filter(tag=source).select_related("analysis"):

@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.models import Product, ProductImage
-from catalog.selectors import product_quality, tags_by_facet
+from catalog.selectors import primary_image, product_quality, tags_by_facet
 from tagging.models import ImageAnalysis, Tag
 
 
@@ -42,6 +42,33 @@ class ProductSummarySerializer(serializers.ModelSerializer):
     class Meta:
         model = Product
         fields = ["sku", "title", "price", "currency", "category", "status", "created_at"]
+
+
+class PrimaryImageSerializer(ImageSerializer):
+    class Meta(ImageSerializer.Meta):
+        fields = ["id", "url", "width", "height"]
+
+
+class ProductListSerializer(ProductSummarySerializer):
+    """A storefront list row: the summary plus the first image and the applied tags."""
+
+    primary_image = serializers.SerializerMethodField(help_text="The first image by position; null without images.")
+    tags = serializers.SerializerMethodField(help_text="Applied tags grouped by facet.")
+
+    class Meta(ProductSummarySerializer.Meta):
+        fields = [*ProductSummarySerializer.Meta.fields, "primary_image", "tags"]
+
+    @extend_schema_field(PrimaryImageSerializer(allow_null=True))
+    def get_primary_image(self, product: Product) -> dict | None:
+        image = primary_image(product=product)
+        return PrimaryImageSerializer(image, context=self.context).data if image is not None else None
+
+    @extend_schema_field({"type": "object", "additionalProperties": {"type": "array", "items": {"type": "object"}}})
+    def get_tags(self, product: Product) -> dict[str, list[dict]]:
+        return {
+            facet: ProductTagSerializer(product_tags, many=True).data
+            for facet, product_tags in tags_by_facet(product=product).items()
+        }
 
 
 class ProductDetailSerializer(ProductSummarySerializer):

@@ -24,7 +24,7 @@ from catalog.api.serializers import (
     ImageStatusSerializer,
     ImageUploadSerializer,
     ProductDetailSerializer,
-    ProductSummarySerializer,
+    ProductListSerializer,
     ProductWriteSerializer,
     TagSerializer,
 )
@@ -48,7 +48,10 @@ class ProductCursorPagination(CursorPagination):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List products", responses={200: ProductSummarySerializer, **READ_ERRORS}),
+    list=extend_schema(
+        summary="List products with their first image and applied tags",
+        responses={200: ProductListSerializer, **READ_ERRORS},
+    ),
     retrieve=extend_schema(
         summary="One product: images, applied tags by facet, quality score",
         responses={200: ProductDetailSerializer, 404: NOT_FOUND, **READ_ERRORS},
@@ -103,7 +106,7 @@ class ProductViewSet(
 
     def get_serializer_class(self):
         if self.action == "list":
-            return ProductSummarySerializer
+            return ProductListSerializer
         if self.action in {"create", "partial_update"}:
             return ProductWriteSerializer
         return ProductDetailSerializer

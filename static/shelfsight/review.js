@@ -1,4 +1,5 @@
-// Review queue keyboard flow: j/k move, a approve, r reject, x select, A/R decide the whole image.
+// Review queue keyboard flow: j/k move, a approve, r reject, x select, A/R decide the whole image,
+// u undo the last decision.
 // Decisions are posted to the same endpoint the buttons use, so the page also works without JS.
 (function () {
   "use strict";
@@ -21,7 +22,9 @@
     li.classList.add("is-current");
     li.closest(".ss-card").classList.add("is-current-card");
     li.focus({ preventScroll: true });
-    li.scrollIntoView({ block: "nearest" });
+    // Vertical only: scrolling sideways to a chip would shift the whole page on a narrow screen.
+    li.scrollIntoView({ block: "nearest", inline: "nearest" });
+    window.scrollTo({ left: 0, top: window.scrollY });
   }
 
   function updateSelectionCount() {
@@ -36,16 +39,56 @@
     updateSelectionCount();
   }
 
-  async function decide(verb, ids) {
-    if (!ids.length) return;
+  const undoForm = document.getElementById("undo-form");
+  const undoButton = document.getElementById("undo-button");
+
+  function showUndo(available) {
+    if (undoButton) undoButton.hidden = !available;
+  }
+
+  async function post(url, fields) {
     const body = new FormData();
     body.append("csrfmiddlewaretoken", csrf);
-    body.append("decision", verb + ":" + ids.join(","));
-    const response = await fetch(form.action, {
+    Object.entries(fields).forEach(([name, value]) => body.append(name, value));
+    const response = await fetch(url, {
       method: "POST", body, headers: { Accept: "application/json" }, credentials: "same-origin",
     });
-    if (!response.ok) { window.alert("The decision was not saved (" + response.status + ")."); return; }
-    const result = await response.json();
+    if (!response.ok) { window.alert("Not saved (" + response.status + ")."); return null; }
+    return response.json();
+  }
+
+  function refreshCards(result) {
+    form.querySelectorAll(".ss-card").forEach((card) => {
+      card.classList.toggle("is-done", !card.querySelector(".ss-tag:not(.is-approved):not(.is-rejected)"));
+    });
+    const waiting = document.getElementById("waiting-count");
+    if (waiting) waiting.textContent = result.waiting;
+    showUndo(result.undo > 0);
+    updateSelectionCount();
+  }
+
+  async function undo() {
+    if (!undoForm) return;
+    const result = await post(undoForm.action, {});
+    if (!result) return;
+    Object.entries(result.statuses).forEach(([id, status]) => {
+      const li = form.querySelector('.ss-tag[data-tag-id="' + id + '"]');
+      if (!li || status !== "needs_review") return;
+      li.classList.remove("is-approved", "is-rejected");
+      delete li.dataset.decided;
+    });
+    refreshCards(result);
+    focusTag(current < 0 ? 0 : current);
+  }
+
+  if (undoForm) {
+    undoForm.addEventListener("submit", (event) => { event.preventDefault(); undo(); });
+  }
+
+  async function decide(verb, ids) {
+    if (!ids.length) return;
+    const result = await post(form.action, { decision: verb + ":" + ids.join(",") });
+    if (!result) return;
     const indexBefore = current;
     ids.forEach((id) => {
       const li = form.querySelector('.ss-tag[data-tag-id="' + id + '"]');
@@ -55,12 +98,7 @@
       li.classList.add(result.statuses[id] === "rejected" ? "is-rejected" : "is-approved");
       li.dataset.decided = result.statuses[id] || verb;
     });
-    form.querySelectorAll(".ss-card").forEach((card) => {
-      if (!card.querySelector(".ss-tag:not(.is-approved):not(.is-rejected)")) card.classList.add("is-done");
-    });
-    const waiting = document.getElementById("waiting-count");
-    if (waiting) waiting.textContent = result.waiting;
-    updateSelectionCount();
+    refreshCards(result);
     focusTag(indexBefore);
   }
 
@@ -87,6 +125,7 @@
       case "r": decide("reject", chosen.length ? chosen : li ? [li.dataset.tagId] : []); break;
       case "A": decide("approve", cardIds); break;
       case "R": decide("reject", cardIds); break;
+      case "u": undo(); break;
       default: return;
     }
     event.preventDefault();

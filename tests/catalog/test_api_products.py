@@ -167,11 +167,33 @@ def test_detail_leaves_out_tags_waiting_for_review(client, shelf):
 
 def test_list_query_count_does_not_grow_with_page_size(client, django_assert_max_num_queries):
     products = ProductFactory.create_batch(30)
-    for product in products:
+    for index, product in enumerate(products):
         tag(product, Facet.COLOUR, "green")
-    with django_assert_max_num_queries(2):
+        tag(product, Facet.MATERIAL, f"material-{index}")
+        add_product_image(product=product, upload=image_upload(colour=(index * 8, 90, 90)))
+    # The page, its images and its applied tags: three queries for 30 products as for one.
+    with django_assert_max_num_queries(3):
         response = client.get("/api/products/", {"colour": "green", "page_size": 30})
-    assert len(response.json()["results"]) == 30
+    results = response.json()["results"]
+    assert len(results) == 30
+    assert all(row["primary_image"] is not None and len(row["tags"]["material"]) == 1 for row in results)
+
+
+def test_list_rows_carry_the_first_image_and_the_applied_tags(client, shelf):
+    product = shelf["red-knife"]
+    second = add_product_image(product=product, upload=image_upload(colour=(1, 2, 3)), position=5)
+    first = add_product_image(product=product, upload=image_upload(colour=(9, 9, 9)), position=1)
+    rows = {row["sku"]: row for row in client.get("/api/products/").json()["results"]}
+    image = rows["red-knife"]["primary_image"]
+    assert image["id"] == first.pk != second.pk
+    assert (image["width"], image["height"]) == (320, 240)
+    assert image["url"].startswith("http://testserver/")
+    assert {facet: [t["slug"] for t in tags] for facet, tags in rows["red-knife"]["tags"].items()} == {
+        "colour": ["red"],
+        "material": ["steel"],
+    }
+    assert rows["blue-pan"]["primary_image"] is None
+    assert [t["slug"] for t in rows["blue-pan"]["tags"]["colour"]] == ["blue"]  # the waiting "red" is left out
 
 
 def test_detail_query_count_is_bounded(client, shelf, django_assert_max_num_queries):

@@ -90,6 +90,7 @@ class Command(BaseCommand):
         analyses = report["analyses"]
         out("")
         out(f"Image analyses: {analyses['analyses']} " + _counts(analyses["by_status"]))
+        out(f"  by the local analyser (no model call, no spend): {analyses['local']}")
         out(
             "Failure reasons: "
             + (", ".join(f"{r['reason']} ×{r['count']}" for r in analyses["failure_reasons"]) or "none")
