@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import filters, generics, mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination, LimitOffsetPagination
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +17,7 @@ from rest_framework.settings import api_settings
 
 from catalog import selectors, services
 from catalog.api.permissions import CanAddProductImages
+from catalog.api.query_params import BoundedSearchFilter, ProductCursorPagination
 from catalog.api.schema import NOT_FOUND, READ_ERRORS, WRITE_ERRORS
 from catalog.api.serializers import (
     FacetCountsSerializer,
@@ -36,15 +37,6 @@ from tagging.models import Tag
 
 THROTTLES = [*api_settings.DEFAULT_THROTTLE_CLASSES, WriteRateThrottle]
 FACET_CACHE_SECONDS = 60
-
-
-class ProductCursorPagination(CursorPagination):
-    """Stable pages at any depth: the cursor encodes a position, not an offset."""
-
-    ordering = ("-created_at", "-id")
-    page_size = 24
-    page_size_query_param = "page_size"
-    max_page_size = 100
 
 
 @extend_schema_view(
@@ -77,7 +69,7 @@ class ProductViewSet(
     lookup_value_regex = "[^/]+"
     permission_classes = [permissions.DjangoModelPermissionsOrAnonReadOnly]
     throttle_classes = THROTTLES
-    filter_backends = [DjangoFilterBackend, filters.SearchFilter, filters.OrderingFilter]
+    filter_backends = [DjangoFilterBackend, BoundedSearchFilter, filters.OrderingFilter]
     filterset_class = ProductFilter
     search_fields = ["title", "description"]
     ordering_fields = ["price", "created_at", "title"]
@@ -206,7 +198,7 @@ class FacetCountsView(generics.GenericAPIView):
     """Tag counts by facet over the products matching the same filters as the product list."""
 
     serializer_class = FacetCountsSerializer
-    filter_backends = [DjangoFilterBackend, filters.SearchFilter]
+    filter_backends = [DjangoFilterBackend, BoundedSearchFilter]
     filterset_class = ProductFilter
     search_fields = ProductViewSet.search_fields
     throttle_classes = THROTTLES
