@@ -30,7 +30,7 @@ from catalog.api.serializers import (
     TagSerializer,
 )
 from catalog.api.throttling import WriteRateThrottle
-from catalog.exceptions import ImageRejected
+from catalog.exceptions import CategoryPathInvalid, ImageRejected, ProductInvalid
 from catalog.filters import ProductFilter
 from catalog.models import Product
 from tagging.models import Tag
@@ -103,16 +103,23 @@ class ProductViewSet(
     def _saved(self, serializer: ProductWriteSerializer) -> Product:
         data = {**serializer.validated_data}
         product = serializer.instance
-        if "category" in data:
-            path = data.pop("category")
-            data["category"] = services.category_from_path(path=path) if path else None
-        elif product is not None:
-            data["category"] = product.category
         if product is not None:
             current = {"title": product.title, "description": product.description, "price": product.price}
             data = {**current, "currency": product.currency, **data, "sku": product.sku}
-        with transaction.atomic():
-            saved, _ = services.upsert_product(**data)
+        try:
+            with transaction.atomic():
+                if "category" in data:
+                    path = data.pop("category")
+                    data["category"] = services.category_from_path(path=path) if path else None
+                elif product is not None:
+                    data["category"] = product.category
+                if product is not None and data.get("status") == product.status:
+                    del data["status"]  # sent back unchanged, as the read gave it
+                saved, _ = services.upsert_product(**data)
+        except ProductInvalid as invalid:
+            raise ValidationError(invalid.errors) from None
+        except CategoryPathInvalid as invalid:
+            raise ValidationError({"category": [str(invalid)]}) from None
         return saved
 
     def _detail(self, product: Product, *, status_code: int) -> Response:
