@@ -102,6 +102,19 @@ class ProductWriteSerializer(serializers.ModelSerializer):
         model = Product
         fields = ["sku", "title", "description", "price", "currency", "category", "status"]
 
+    def to_internal_value(self, data) -> dict:
+        # DRF reads an empty optional field of a form (multipart, urlencoded) as "not sent", so
+        # `currency=` silently kept the old value; an empty value is refused as JSON's is.
+        if hasattr(data, "getlist"):
+            blank = {
+                name: ["This field may not be blank."]
+                for name, field in self.fields.items()
+                if not field.read_only and not getattr(field, "allow_blank", False) and data.get(name) == ""
+            }
+            if blank:
+                raise serializers.ValidationError(blank)
+        return super().to_internal_value(data)
+
     def validate_currency(self, value: str) -> str:
         if len(value) != 3 or not value.isalpha():
             raise serializers.ValidationError("Use a three-letter ISO 4217 code, e.g. USD.")

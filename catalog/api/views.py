@@ -5,10 +5,10 @@ from django.core.cache import cache
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import filters, generics, mixins, permissions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -18,7 +18,7 @@ from rest_framework.settings import api_settings
 from catalog import selectors, services
 from catalog.api.permissions import CanAddProductImages
 from catalog.api.query_params import BoundedSearchFilter, ProductCursorPagination
-from catalog.api.schema import NOT_FOUND, READ_ERRORS, WRITE_ERRORS
+from catalog.api.schema import INVALID_CURSOR, LIST_ERRORS, NOT_FOUND, READ_ERRORS, WRITE_ERRORS
 from catalog.api.serializers import (
     FacetCountsSerializer,
     ImageSerializer,
@@ -40,7 +40,9 @@ FACET_CACHE_SECONDS = 60
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List products", responses={200: ProductSummarySerializer, **READ_ERRORS}),
+    list=extend_schema(
+        summary="List products", responses={200: ProductSummarySerializer, 404: INVALID_CURSOR, **LIST_ERRORS}
+    ),
     retrieve=extend_schema(
         summary="One product: images, applied tags by facet, quality score",
         responses={200: ProductDetailSerializer, 404: NOT_FOUND, **READ_ERRORS},
@@ -173,13 +175,16 @@ class ImageStatusView(generics.RetrieveAPIView):
 
     @extend_schema(
         summary="An image's analysis status",
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH, description="The image's id.")],
         responses={200: ImageStatusSerializer, 401: WRITE_ERRORS[401], 404: NOT_FOUND, **READ_ERRORS},
     )
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
 
     def get_object(self):
-        image = selectors.image_with_analyses(user=self.request.user, image_id=self.kwargs["pk"])
+        if not self.kwargs["pk"].isascii() or not self.kwargs["pk"].isdigit():
+            raise NotFound()
+        image = selectors.image_with_analyses(user=self.request.user, image_id=int(self.kwargs["pk"]))
         if image is None:
             get_object_or_404(Product.objects.none())
         return image
@@ -191,7 +196,7 @@ class TagPagination(LimitOffsetPagination):
 
 
 @extend_schema_view(
-    get=extend_schema(summary="The canonical tag vocabulary", responses={200: TagSerializer, **READ_ERRORS})
+    get=extend_schema(summary="The canonical tag vocabulary", responses={200: TagSerializer, **LIST_ERRORS})
 )
 class TagListView(generics.ListAPIView):
     serializer_class = TagSerializer
@@ -214,7 +219,7 @@ class FacetCountsView(generics.GenericAPIView):
     def get_queryset(self):
         return selectors.visible_products(user=self.request.user)
 
-    @extend_schema(summary="Facet counts for the current filter", responses={200: FacetCountsSerializer, **READ_ERRORS})
+    @extend_schema(summary="Facet counts for the current filter", responses={200: FacetCountsSerializer, **LIST_ERRORS})
     def get(self, request: Request) -> Response:
         # Counting tags over a broad filter reads most of the tag table, so the counts are
         # cached briefly per filter; they may lag a change by FACET_CACHE_SECONDS, products never do.
