@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from catalog.exceptions import CategoryPathInvalid, ProductInvalid
-from catalog.images import read_upload, validate_image
+from catalog.images import public_copy, read_upload, validate_image
 from catalog.models import Category, Product, ProductImage
 
 # Storefront menus nest a few levels; a limit keeps one path from creating thousands of rows.
@@ -42,12 +42,21 @@ def add_product_image(*, product: Product, upload: IO[bytes], position: int | No
     # refused or failed upload leaves nothing behind. The storage gave this file a name no
     # other row has, and a failed save leaves no row: the caller's transaction, if any, can
     # only roll back (no savepoint: two round trips on every upload, for a rare failure).
-    image.image.save(f"{validated.sha256}.img", ContentFile(validated.content), save=False)
+    # The storefront gets the picture without its metadata (GPS position, camera serial,
+    # comments); staff keep the upload as sent, in storage that is never served.
+    served = public_copy(validated.content)
+    image.file_size = len(served)
+    image.image.save(f"{validated.sha256}.img", ContentFile(served), save=False)
     try:
+        if served != validated.content:
+            original = ContentFile(validated.content)
+            image.original.save(f"{validated.sha256}.{image.format.lower()}", original, save=False)
         with transaction.atomic(savepoint=False):
             image.save()
     except BaseException:
-        image.image.storage.delete(image.image.name)
+        for field_file in (image.image, image.original):
+            if field_file:
+                field_file.storage.delete(field_file.name)
         raise
     return image
 

@@ -21,13 +21,13 @@ def delete_image_files(sender, instance: ProductImage, using: str, **kwargs) -> 
 
 
 def image_files(image: ProductImage) -> list:
-    return [field_file for field_file in (image.image,) if field_file]
+    return [field_file for field_file in (image.image, image.original) if field_file]
 
 
 def _delete_unless_used(field_file) -> None:
     # Names are unique per row (the storage suffixes a taken name), but a row restored or copied
     # by hand may share one: a file still named by a row stays.
-    if ProductImage.objects.filter(image=field_file.name).exists():
+    if ProductImage.objects.filter(**{field_file.field.name: field_file.name}).exists():
         return
     try:
         field_file.storage.delete(field_file.name)
