@@ -6,7 +6,6 @@ anonymous client must be refused, not handed to the database.
 
 from rest_framework import filters
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination
 
 from catalog.filters import MAX_FILTER_VALUE_LENGTH
 
@@ -37,12 +36,3 @@ class StrictPageSizeMixin:
         if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
             raise ValidationError({self.page_size_query_param: [f"A whole number from 1 to {self.max_page_size}."]})
         return min(int(raw), self.max_page_size)
-
-
-class ProductCursorPagination(StrictPageSizeMixin, CursorPagination):
-    """Stable pages at any depth: the cursor encodes a position, not an offset."""
-
-    ordering = ("-created_at", "-id")
-    page_size = 24
-    page_size_query_param = "page_size"
-    max_page_size = 100

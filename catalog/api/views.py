@@ -9,7 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import filters, generics, mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.pagination import CursorPagination, LimitOffsetPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,7 +17,7 @@ from rest_framework.settings import api_settings
 
 from catalog import selectors, services
 from catalog.api.permissions import CanAddProductImages
-from catalog.api.query_params import BoundedSearchFilter, ProductCursorPagination
+from catalog.api.query_params import BoundedSearchFilter, StrictPageSizeMixin
 from catalog.api.schema import INVALID_CURSOR, LIST_ERRORS, NOT_FOUND, READ_ERRORS, WRITE_ERRORS
 from catalog.api.serializers import (
     FacetCountsSerializer,
@@ -37,6 +37,15 @@ from tagging.models import Tag
 
 THROTTLES = [*api_settings.DEFAULT_THROTTLE_CLASSES, WriteRateThrottle]
 FACET_CACHE_SECONDS = 60
+
+
+class ProductCursorPagination(StrictPageSizeMixin, CursorPagination):
+    """Stable pages at any depth: the cursor encodes a position, not an offset."""
+
+    ordering = ("-created_at", "-id")
+    page_size = 24
+    page_size_query_param = "page_size"
+    max_page_size = 100
 
 
 @extend_schema_view(
