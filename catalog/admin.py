@@ -244,8 +244,28 @@ class RetagForm(forms.Form):
         return self.cleaned_data["route"] or RETAG_ROUTE
 
 
+class ProductForm(forms.ModelForm):
+    """The change form keeps the rule the Publish action and the API keep: no release past an open flag."""
+
+    class Meta:
+        model = Product
+        fields = ("status",)  # ProductAdmin.fields lists the rest
+
+    def clean_status(self) -> str:
+        status = self.cleaned_data["status"]
+        product = self.instance
+        if (
+            status == Product.Status.ACTIVE
+            and product.pk is not None
+            and Flag.objects.filter(product=product, status=Flag.Status.OPEN, kind=Flag.Kind.PROHIBITED).exists()
+        ):
+            raise ValidationError("This product has an open prohibited-content flag: clear the flag first.")
+        return status
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
+    form = ProductForm
     list_display = (
         "sku",
         "first_thumbnail",

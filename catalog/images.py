@@ -6,7 +6,7 @@ import warnings
 from dataclasses import dataclass
 from typing import IO
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
 from catalog.exceptions import ImageRejected
 
@@ -16,6 +16,16 @@ MAX_PIXELS = 50_000_000
 MIN_SIDE = 32
 MAX_SIDE = 12_000
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP"}
+# What a served image may carry: JPEG's JFIF header, colour profile and Adobe colour-transform
+# markers, and PNG/WebP keys that describe pixels. Anything else (EXIF with GPS position or
+# camera serial, XMP, comments, text chunks) is metadata about the photo, not part of it.
+_PIXEL_JPEG_MARKERS = {"APP0", "APP2", "APP14"}
+_PIXEL_INFO_KEYS = {
+    "jfif", "jfif_version", "jfif_unit", "jfif_density", "dpi", "adobe", "adobe_transform", "progressive",
+    "progression", "icc_profile", "gamma", "transparency", "aspect", "srgb", "interlace", "chromaticity",
+    "loop", "duration", "background", "blend", "disposal", "timestamp", "bbox", "default_image",
+}  # fmt: skip
+_PUBLIC_WEBP_QUALITY = 95
 _ORIENTATIONS_THAT_SWAP_SIDES = {5, 6, 7, 8}
 
 
@@ -100,3 +110,30 @@ def _check_dimensions(width: int, height: int) -> None:
         raise ImageRejected(f"The image is {width}×{height} pixels; each side must be at least {MIN_SIDE} pixels.")
     if max(width, height) > MAX_SIDE:
         raise ImageRejected(f"The image is {width}×{height} pixels; no side may exceed {MAX_SIDE} pixels.")
+
+
+def public_copy(content: bytes) -> bytes:
+    """``content`` as the storefront may serve it: the same picture without photo metadata.
+
+    An image carrying only what describes its pixels is returned as it is. Otherwise it is
+    re-encoded upright in its own format with its colour profile and nothing else: a JPEG with
+    its own quantisation tables and subsampling (no visible loss), a PNG losslessly.
+    """
+    with Image.open(io.BytesIO(content)) as source:
+        markers = {marker for marker, _ in getattr(source, "applist", [])}
+        if markers <= _PIXEL_JPEG_MARKERS and set(source.info) <= _PIXEL_INFO_KEYS:
+            return content
+        image_format, icc_profile = source.format, source.info.get("icc_profile")
+        options: dict = {"icc_profile": icc_profile} if icc_profile else {}
+        if image_format == "JPEG":
+            sampling = JpegImagePlugin.get_sampling(source)
+            options.update(qtables=source.quantization, subsampling=sampling if sampling >= 0 else 2)
+        elif image_format == "WEBP":
+            options.update(quality=_PUBLIC_WEBP_QUALITY)
+        elif "transparency" in source.info:
+            options["transparency"] = source.info["transparency"]
+        upright = ImageOps.exif_transpose(source)
+        upright.info = {}  # encoders fall back on the source's info (a JPEG's comment, for one)
+        buffer = io.BytesIO()
+        upright.save(buffer, format=image_format, **options)
+    return buffer.getvalue()

@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.core.files.storage import storages
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.text import slugify
@@ -66,6 +67,15 @@ def product_image_path(instance: "ProductImage", filename: str) -> str:
     return f"products/{instance.sha256[:2]}/{instance.sha256}.{extension}"
 
 
+def original_storage():
+    """Where uploads are kept byte for byte for staff: outside MEDIA_ROOT, so never served."""
+    return storages["originals"]
+
+
+def original_image_path(instance: "ProductImage", filename: str) -> str:
+    return f"originals/{instance.sha256[:2]}/{instance.sha256}.{filename.rsplit('.', 1)[-1]}"
+
+
 class ProductImage(models.Model):
     class Format(models.TextChoices):
         JPEG = "JPEG", "JPEG"
@@ -73,7 +83,15 @@ class ProductImage(models.Model):
         WEBP = "WEBP", "WebP"
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
-    image = models.FileField(upload_to=product_image_path, max_length=255)
+    image = models.FileField(upload_to=product_image_path, max_length=255, help_text="Served: no photo metadata.")
+    original = models.FileField(
+        upload_to=original_image_path,
+        storage=original_storage,
+        max_length=255,
+        blank=True,
+        editable=False,
+        help_text="The upload as sent, kept private when the served copy differs (EXIF, comments).",
+    )
     sha256 = models.CharField("SHA-256", max_length=64, db_index=True, editable=False)
     width = models.PositiveIntegerField(editable=False, help_text="After EXIF orientation.")
     height = models.PositiveIntegerField(editable=False, help_text="After EXIF orientation.")

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
 from catalog.api.views import FacetCountsView, ImageStatusView, ProductViewSet, TagListView
@@ -9,6 +9,7 @@ router.register("products", ProductViewSet, basename="product")
 urlpatterns = [
     path("tags/", TagListView.as_view(), name="tag-list"),
     path("facets/", FacetCountsView.as_view(), name="facet-counts"),
-    path("images/<int:pk>/", ImageStatusView.as_view(), name="image-status"),
+    # Any segment, so a malformed id is the view's JSON 404 rather than Django's HTML one.
+    re_path(r"^images/(?P<pk>[^/]+)/$", ImageStatusView.as_view(), name="image-status"),
     *router.urls,
 ]

@@ -213,6 +213,11 @@ STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Uploads as sent, for staff only: never under MEDIA_ROOT, which a web server may serve.
+    "originals": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": VAR_DIR / "private"},
+    },
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -227,9 +232,16 @@ MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", VAR_DIR / "media"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# --- Proxies --------------------------------------------------------------------------------
+# X-Forwarded-* headers are whatever the client sent unless a proxy we run wrote them: they are
+# read only when this many proxies stand in front (each appends the address it saw), so a client
+# cannot pick its own address for the rate limits or claim HTTPS. 0 (default): the socket's address.
+SHELFSIGHT_TRUSTED_PROXIES = env_int("SHELFSIGHT_TRUSTED_PROXIES", 0)
+
 # --- Production hardening (check --deploy is clean with DJANGO_DEBUG=0) --------------------
-if not DEBUG:
+if not DEBUG and SHELFSIGHT_TRUSTED_PROXIES:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -250,6 +262,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 24,
+    # Throttles identify anonymous clients by address: from X-Forwarded-For only behind our proxies.
+    "NUM_PROXIES": SHELFSIGHT_TRUSTED_PROXIES,
     "DEFAULT_THROTTLE_CLASSES": [
         "catalog.api.throttling.AnonReadThrottle",
         "catalog.api.throttling.UserReadThrottle",

@@ -114,6 +114,16 @@ SSE_DESCRIPTION = (
     "With `stream: true`: `text/event-stream`. Events: `candidates` (the fast order, as `items`), "
     "then `item` ({rank, sku, reason}) per re-ranked product, then `done` ({reranked, status, fallback_reason})."
 )
+ANSWER = "JSON, or server-sent events. " + SSE_DESCRIPTION
+# One server-sent event, as a client reads it off the stream: its name and its JSON data.
+SSE_EVENT = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["candidates", "item", "done"]},
+        "data": {"type": "string", "description": "JSON."},
+    },
+    "required": ["event", "data"],
+}
 
 
 def _items(candidates: list[selectors.Candidate], reasons: dict[str, str]) -> list[dict]:
@@ -143,9 +153,9 @@ class RecommendationsView(APIView):
         summary="Personalised picks for a session; optional model re-rank with reasons",
         request=RecommendationRequestSerializer,
         responses={
-            200: OpenApiResponse(
-                RecommendationResponseSerializer, description="JSON, or server-sent events. " + SSE_DESCRIPTION
-            ),
+            # One 200 with two media types: JSON, or the event stream when the body asks for it.
+            (200, "application/json"): OpenApiResponse(RecommendationResponseSerializer, description=ANSWER),
+            (200, "text/event-stream"): OpenApiResponse(SSE_EVENT, description=ANSWER),
             400: BAD_REQUEST,
             **READ_ERRORS,
         },

@@ -8,6 +8,11 @@ from tests.fakes.openai_server import FakeOpenAIServer
 @pytest.fixture(autouse=True)
 def isolated_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    originals = settings.STORAGES["originals"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "originals": {**originals, "OPTIONS": {**originals["OPTIONS"], "location": tmp_path / "private"}},
+    }
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,13 @@ THROTTLED = OpenApiResponse(ErrorSerializer, description="Too many requests; ret
 UNAUTHENTICATED = OpenApiResponse(ErrorSerializer, description="No or invalid token (`Authorization: Token <key>`).")
 FORBIDDEN = OpenApiResponse(ErrorSerializer, description="The token's user lacks the permission this needs.")
 BAD_REQUEST = OpenApiResponse(description="Invalid input; the body maps each field to its errors.")
+BAD_QUERY = OpenApiResponse(
+    description="A query parameter is invalid or past its bounds; the body maps each parameter to its errors."
+)
+INVALID_CURSOR = OpenApiResponse(ErrorSerializer, description="The `cursor` is not one this API gave out.")
+# Answered by the HTTP server in front of Django (gunicorn: request lines over 4,094 bytes).
+URI_TOO_LONG = OpenApiResponse(description="The URL is longer than the server accepts.")
 
-READ_ERRORS = {429: THROTTLED}
-WRITE_ERRORS = {400: BAD_REQUEST, 401: UNAUTHENTICATED, 403: FORBIDDEN, 429: THROTTLED}
+READ_ERRORS = {414: URI_TOO_LONG, 429: THROTTLED}
+LIST_ERRORS = {400: BAD_QUERY, **READ_ERRORS}
+WRITE_ERRORS = {400: BAD_REQUEST, 401: UNAUTHENTICATED, 403: FORBIDDEN, 414: URI_TOO_LONG, 429: THROTTLED}

@@ -4,8 +4,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from catalog.exceptions import CategoryPathInvalid
 from catalog.models import Product, ProductImage
 from catalog.selectors import primary_image, product_quality, tags_by_facet
+from catalog.services import category_names
 from tagging.models import ImageAnalysis, Tag
 
 
@@ -91,20 +93,54 @@ class ProductDetailSerializer(ProductSummarySerializer):
         return product_quality(product=product)
 
 
+class CategoryPathField(serializers.CharField):
+    """A category as the path of its slugs (``home/kitchen``): what it writes out, it reads back."""
+
+    def to_representation(self, category) -> str:
+        return category.path
+
+    def to_internal_value(self, data) -> str:
+        path = super().to_internal_value(data)
+        if path:
+            try:
+                category_names(path=path)
+            except CategoryPathInvalid as invalid:
+                raise serializers.ValidationError(str(invalid)) from None
+        return path
+
+
 class ProductWriteSerializer(serializers.ModelSerializer):
     """What integrations send; ``category`` is a path of names, created when missing."""
 
-    category = serializers.CharField(required=False, allow_blank=True, help_text="e.g. `Home/Kitchen/Knives`.")
+    category = CategoryPathField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text="A path of names separated by `/` (e.g. `Home/Kitchen/Knives`); answers give the slugs' path.",
+    )
     price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
     status = serializers.ChoiceField(
-        choices=[Product.Status.DRAFT, Product.Status.ACTIVE],
+        choices=Product.Status.choices,
         required=False,
-        help_text="Held products are released only by staff clearing their flag.",
+        help_text="`draft` or `active`; `held` is kept as sent back, and released only by staff clearing its flag.",
     )
 
     class Meta:
         model = Product
         fields = ["sku", "title", "description", "price", "currency", "category", "status"]
+
+    def to_internal_value(self, data) -> dict:
+        # DRF reads an empty optional field of a form (multipart, urlencoded) as "not sent", so
+        # `currency=` silently kept the old value; an empty value is refused as JSON's is.
+        if hasattr(data, "getlist"):
+            blank = {
+                name: ["This field may not be blank."]
+                for name, field in self.fields.items()
+                if not field.read_only and not getattr(field, "allow_blank", False) and data.get(name) == ""
+            }
+            if blank:
+                raise serializers.ValidationError(blank)
+        return super().to_internal_value(data)
 
     def validate_currency(self, value: str) -> str:
         if len(value) != 3 or not value.isalpha():
@@ -113,9 +149,13 @@ class ProductWriteSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs: dict) -> dict:
         product = self.instance
-        if product is not None and product.status == Product.Status.HELD and "status" in attrs:
+        current_status = product.status if product is not None else None
+        if attrs.get("status", current_status) != current_status and Product.Status.HELD in (
+            attrs["status"],
+            current_status,
+        ):
             raise serializers.ValidationError(
-                {"status": "This product is held; staff release it by clearing its flag."}
+                {"status": "Only staff hold products, and release them by clearing their flag."}
             )
         if product is not None and attrs.get("sku", product.sku) != product.sku:
             raise serializers.ValidationError({"sku": "A product's SKU cannot change."})

@@ -5,10 +5,10 @@ from django.core.cache import cache
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import filters, generics, mixins, permissions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination, LimitOffsetPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -17,7 +17,8 @@ from rest_framework.settings import api_settings
 
 from catalog import selectors, services
 from catalog.api.permissions import CanAddProductImages
-from catalog.api.schema import NOT_FOUND, READ_ERRORS, WRITE_ERRORS
+from catalog.api.query_params import BoundedSearchFilter, StrictPageSizeMixin
+from catalog.api.schema import INVALID_CURSOR, LIST_ERRORS, NOT_FOUND, READ_ERRORS, WRITE_ERRORS
 from catalog.api.serializers import (
     FacetCountsSerializer,
     ImageSerializer,
@@ -29,7 +30,7 @@ from catalog.api.serializers import (
     TagSerializer,
 )
 from catalog.api.throttling import WriteRateThrottle
-from catalog.exceptions import ImageRejected
+from catalog.exceptions import CategoryPathInvalid, ImageRejected, ProductInvalid
 from catalog.filters import ProductFilter
 from catalog.models import Product
 from tagging.models import Tag
@@ -38,7 +39,7 @@ THROTTLES = [*api_settings.DEFAULT_THROTTLE_CLASSES, WriteRateThrottle]
 FACET_CACHE_SECONDS = 60
 
 
-class ProductCursorPagination(CursorPagination):
+class ProductCursorPagination(StrictPageSizeMixin, CursorPagination):
     """Stable pages at any depth: the cursor encodes a position, not an offset."""
 
     ordering = ("-created_at", "-id")
@@ -50,7 +51,7 @@ class ProductCursorPagination(CursorPagination):
 @extend_schema_view(
     list=extend_schema(
         summary="List products with their first image and applied tags",
-        responses={200: ProductListSerializer, **READ_ERRORS},
+        responses={200: ProductListSerializer, 404: INVALID_CURSOR, **LIST_ERRORS},
     ),
     retrieve=extend_schema(
         summary="One product: images, applied tags by facet, quality score",
@@ -80,7 +81,7 @@ class ProductViewSet(
     lookup_value_regex = "[^/]+"
     permission_classes = [permissions.DjangoModelPermissionsOrAnonReadOnly]
     throttle_classes = THROTTLES
-    filter_backends = [DjangoFilterBackend, filters.SearchFilter, filters.OrderingFilter]
+    filter_backends = [DjangoFilterBackend, BoundedSearchFilter, filters.OrderingFilter]
     filterset_class = ProductFilter
     search_fields = ["title", "description"]
     ordering_fields = ["price", "created_at", "title"]
@@ -114,16 +115,23 @@ class ProductViewSet(
     def _saved(self, serializer: ProductWriteSerializer) -> Product:
         data = {**serializer.validated_data}
         product = serializer.instance
-        if "category" in data:
-            path = data.pop("category")
-            data["category"] = services.category_from_path(path=path) if path else None
-        elif product is not None:
-            data["category"] = product.category
         if product is not None:
             current = {"title": product.title, "description": product.description, "price": product.price}
             data = {**current, "currency": product.currency, **data, "sku": product.sku}
-        with transaction.atomic():
-            saved, _ = services.upsert_product(**data)
+        try:
+            with transaction.atomic():
+                if "category" in data:
+                    path = data.pop("category")
+                    data["category"] = services.category_from_path(path=path) if path else None
+                elif product is not None:
+                    data["category"] = product.category
+                if product is not None and data.get("status") == product.status:
+                    del data["status"]  # sent back unchanged, as the read gave it
+                saved, _ = services.upsert_product(**data)
+        except ProductInvalid as invalid:
+            raise ValidationError(invalid.errors) from None
+        except CategoryPathInvalid as invalid:
+            raise ValidationError({"category": [str(invalid)]}) from None
         return saved
 
     def _detail(self, product: Product, *, status_code: int) -> Response:
@@ -177,13 +185,16 @@ class ImageStatusView(generics.RetrieveAPIView):
 
     @extend_schema(
         summary="An image's analysis status",
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH, description="The image's id.")],
         responses={200: ImageStatusSerializer, 401: WRITE_ERRORS[401], 404: NOT_FOUND, **READ_ERRORS},
     )
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
 
     def get_object(self):
-        image = selectors.image_with_analyses(user=self.request.user, image_id=self.kwargs["pk"])
+        if not self.kwargs["pk"].isascii() or not self.kwargs["pk"].isdigit():
+            raise NotFound()
+        image = selectors.image_with_analyses(user=self.request.user, image_id=int(self.kwargs["pk"]))
         if image is None:
             get_object_or_404(Product.objects.none())
         return image
@@ -195,7 +206,7 @@ class TagPagination(LimitOffsetPagination):
 
 
 @extend_schema_view(
-    get=extend_schema(summary="The canonical tag vocabulary", responses={200: TagSerializer, **READ_ERRORS})
+    get=extend_schema(summary="The canonical tag vocabulary", responses={200: TagSerializer, **LIST_ERRORS})
 )
 class TagListView(generics.ListAPIView):
     serializer_class = TagSerializer
@@ -209,7 +220,7 @@ class FacetCountsView(generics.GenericAPIView):
     """Tag counts by facet over the products matching the same filters as the product list."""
 
     serializer_class = FacetCountsSerializer
-    filter_backends = [DjangoFilterBackend, filters.SearchFilter]
+    filter_backends = [DjangoFilterBackend, BoundedSearchFilter]
     filterset_class = ProductFilter
     search_fields = ProductViewSet.search_fields
     throttle_classes = THROTTLES
@@ -218,7 +229,7 @@ class FacetCountsView(generics.GenericAPIView):
     def get_queryset(self):
         return selectors.visible_products(user=self.request.user)
 
-    @extend_schema(summary="Facet counts for the current filter", responses={200: FacetCountsSerializer, **READ_ERRORS})
+    @extend_schema(summary="Facet counts for the current filter", responses={200: FacetCountsSerializer, **LIST_ERRORS})
     def get(self, request: Request) -> Response:
         # Counting tags over a broad filter reads most of the tag table, so the counts are
         # cached briefly per filter; they may lag a change by FACET_CACHE_SECONDS, products never do.

@@ -2,10 +2,12 @@
 API upload endpoint and the admin. Each file is accepted correctly or refused with a clear
 message; nothing answers 5xx and nothing is left behind under MEDIA_ROOT."""
 
+import io
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image, ImageOps
 
 from catalog.exceptions import ImageRejected
 from catalog.models import ProductImage
@@ -50,11 +52,17 @@ def test_hostile_file_through_the_catalog_service(name, settings):
         assert message.endswith((".", ")")) and "Traceback" not in message
         assert not ProductImage.objects.exists()
         assert files_under(settings.MEDIA_ROOT) == []
+        assert files_under(settings.STORAGES["originals"]["OPTIONS"]["location"]) == []
     else:
         image = add_product_image(product=product, upload=upload_of(case))
         assert (image.width, image.height) == case.size
         assert files_under(settings.MEDIA_ROOT) == [Path(image.image.path)]
-        assert Path(image.image.path).read_bytes() == case.content
+        # Served upright and without photo metadata; the upload itself kept as sent, privately.
+        served = Path(image.image.path).read_bytes()
+        assert (Path(image.original.path).read_bytes() if image.original else served) == case.content
+        with Image.open(io.BytesIO(served)) as public:
+            assert public.size == case.size
+            assert set(public.getexif()) <= {ImageOps.ExifTags.Base.Orientation} and "comment" not in public.info
 
 
 @pytest.mark.parametrize("name", [case.name for case in hostile_corpus() if case.expected == ACCEPTED])

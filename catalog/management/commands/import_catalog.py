@@ -1,15 +1,18 @@
 """Import products from CSV or JSON Lines, idempotently by SKU.
 
 Columns / keys: sku, title, description, price, currency, category (a path such as
-"Clothing > Shirts"), images (CSV: separated by "|"; JSON Lines: a list). Images are local
-paths (relative to the file) or http(s) URLs, fetched by catalog.fetch within size and time
-limits and refused for private, loopback or link-local hosts. Each row is one transaction:
-a refused image refuses its whole row and leaves nothing behind.
+"Clothing > Shirts"), images (CSV: separated by "|"; JSON Lines: a list). Images are paths
+inside the images directory (``--images-dir``, default the file's folder; absolute paths and
+ones leading out of it are refused alike) or http(s) URLs, fetched by catalog.fetch within size
+and time limits and refused for private, loopback or link-local hosts. Each row is one
+transaction: a refused image refuses its whole row and leaves nothing behind. A malformed row
+(bad URL, number, encoding) is refused with its reason; the summary is printed whatever happens.
 """
 
 import csv
 import io
 import json
+import logging
 from collections import Counter
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -24,6 +27,7 @@ from catalog.images import validate_image
 from catalog.models import Product
 
 REQUIRED = ("sku", "title", "price")
+logger = logging.getLogger(__name__)
 
 
 class RowRefused(Exception):
@@ -48,32 +52,42 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"{path} is not a file.")
         file_format = options["format"] or ("jsonl" if path.suffix.lower() in (".jsonl", ".ndjson") else "csv")
-        self.images_dir = Path(options["images_dir"]) if options["images_dir"] else path.parent
+        self.images_dir = Path(options["images_dir"] or path.parent).resolve()
         self.max_bytes = int(options["max_image_mb"] * 1024 * 1024)
         self.fetch_timeout = options["fetch_timeout"]
         self.new_status = options["status"]
         outcomes: Counter = Counter()
         refusals: list[tuple[str, str, str]] = []
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            for line_number, row in _rows(handle, file_format):
-                label = str(row.get("sku") or f"line {line_number}") if isinstance(row, dict) else f"line {line_number}"
-                try:
-                    created = self.import_row(row)
-                except RowRefused as refusal:
-                    outcomes["refused"] += 1
-                    refusals.append((f"line {line_number}", label, str(refusal)))
-                    continue
-                outcomes["created" if created else "updated"] += 1
-        self.stdout.write(
-            f"Imported {path.name}: {outcomes['created']} created, {outcomes['updated']} updated, "
-            f"{outcomes['refused']} refused."
-        )
-        for where, label, reason in refusals:
-            self.stdout.write(f"  refused {where} ({label}): {reason}")
+        # Bytes that are not UTF-8 become lone surrogates, so the one row holding them is refused.
+        with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+            try:
+                for line_number, row in _rows(handle, file_format):
+                    label = _label(row, line_number)
+                    try:
+                        created = self.import_row(row)
+                    except RowRefused as refusal:
+                        outcomes["refused"] += 1
+                        refusals.append((f"line {line_number}", label, str(refusal)))
+                        continue
+                    except Exception as error:  # a case no check foresaw: refuse the row, keep the traceback
+                        logger.exception("import_catalog: line %s (%s) failed", line_number, label)
+                        outcomes["refused"] += 1
+                        refusals.append((f"line {line_number}", label, f"{type(error).__name__}: {error}"))
+                        continue
+                    outcomes["created" if created else "updated"] += 1
+            finally:
+                self.stdout.write(
+                    f"Imported {path.name}: {outcomes['created']} created, {outcomes['updated']} updated, "
+                    f"{outcomes['refused']} refused."
+                )
+                for where, label, reason in refusals:
+                    self.stdout.write(f"  refused {where} ({label}): {reason}")
 
     def import_row(self, row) -> bool:
         if not isinstance(row, dict):
             raise RowRefused(row if isinstance(row, str) else "Not an object.")
+        if _has_undecodable_text(row):
+            raise RowRefused("the line is not valid UTF-8.")
         fields = _clean_fields(row)
         images = _image_refs(row.get("images") or row.get("image") or "")
         # Fetch and validate images before touching the database, so nothing is half-saved.
@@ -109,19 +123,53 @@ class Command(BaseCommand):
                 raise RowRefused(f"image {ref}: {refused}") from None
         if "://" in ref:
             raise RowRefused(f"image {ref}: only http and https URLs or file paths are accepted.")
-        path = (self.images_dir / ref).resolve()
-        if not path.is_file():
-            raise RowRefused(f"image {ref}: no such file.")
-        if path.stat().st_size > self.max_bytes:
-            raise RowRefused(f"image {ref}: larger than {self.max_bytes // (1024 * 1024)} MB.")
-        return path.read_bytes()
+        # One message for every refusal of a path, so an import file cannot learn which files
+        # exist outside the images directory.
+        not_found = RowRefused(f"image {ref}: no such file in the images directory.")
+        try:
+            path = (self.images_dir / ref).resolve()
+            if Path(ref).is_absolute() or not path.is_relative_to(self.images_dir) or not path.is_file():
+                raise not_found
+            size = path.stat().st_size
+            if size > self.max_bytes:
+                raise RowRefused(f"image {ref}: larger than {self.max_bytes // (1024 * 1024)} MB.")
+            return path.read_bytes()
+        except (OSError, ValueError):  # a NUL in the path, a file gone or unreadable meanwhile
+            raise not_found from None
+
+
+def _label(row, line_number: int) -> str:
+    sku = row.get("sku") if isinstance(row, dict) else None
+    return str(sku)[:64] if sku else f"line {line_number}"
+
+
+def _has_undecodable_text(value) -> bool:
+    if isinstance(value, str):
+        return any("\udc80" <= character <= "\udcff" for character in value)
+    if isinstance(value, dict):
+        return any(_has_undecodable_text(key) or _has_undecodable_text(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_undecodable_text(item) for item in value)
+    return False
 
 
 def _rows(handle, file_format: str):
+    """(line number, row) pairs; a line that cannot be parsed comes as a string saying why."""
     if file_format == "csv":
-        for line_number, row in enumerate(csv.DictReader(handle), start=2):
+        reader = csv.DictReader(handle)
+        while True:
+            line_number = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:  # e.g. a field over the csv module's size limit
+                yield line_number, f"Not valid CSV: {error}."
+                continue
+            if None in row:  # more fields than the header names
+                yield line_number, "More fields than the header has."
+                continue
             yield line_number, {(key or "").strip().lower(): (value or "").strip() for key, value in row.items()}
-        return
     for line_number, line in enumerate(handle, start=1):
         if not line.strip():
             continue
@@ -129,6 +177,8 @@ def _rows(handle, file_format: str):
             yield line_number, json.loads(line)
         except json.JSONDecodeError as error:
             yield line_number, f"Not valid JSON: {error.msg}."
+        except RecursionError:
+            yield line_number, "Not valid JSON: nested too deeply."
 
 
 def _clean_fields(row: dict) -> dict:
@@ -144,6 +194,10 @@ def _clean_fields(row: dict) -> dict:
         raise RowRefused(f"price {row['price']!r} is not a number.") from None
     if not price.is_finite() or price < 0:
         raise RowRefused(f"price {row['price']!r} must be zero or more.")
+    try:
+        price = price.quantize(Decimal("0.01"))
+    except InvalidOperation:  # more digits than the decimal context holds, e.g. 1e100
+        raise RowRefused(f"price {row['price']!r} is too large.") from None
     currency = str(row.get("currency") or "USD").strip().upper()
     if len(currency) != 3 or not currency.isalpha():
         raise RowRefused(f"currency {currency!r} is not a three-letter code.")
@@ -154,7 +208,7 @@ def _clean_fields(row: dict) -> dict:
         "sku": sku,
         "title": title,
         "description": str(row.get("description") or "").strip(),
-        "price": price.quantize(Decimal("0.01")),
+        "price": price,
         "currency": currency,
         "category": str(row.get("category") or row.get("category_path") or "").strip(),
     }
