@@ -131,18 +131,21 @@ def test_rerank_failures_never_change_an_image_analysis_outcome(built, provider_
     from tests.factories import ProductFactory, image_upload
     from tests.tagging.conftest import full_answer
 
-    monkeypatch.setattr(reranking, "FAILURE_MEMORY_SECONDS", 0)  # every re-rank reaches the provider
+    # Every re-rank reaches the provider (raising=False: the check also runs where there is no memory).
+    monkeypatch.setattr(reranking, "FAILURE_MEMORY_SECONDS", 0, raising=False)
     model_server.answer = json.dumps(full_answer())
     model_server.reply_for = lambda body: Reply.server_error() if is_rerank(body) else None
-    images = [add_product_image(product=ProductFactory(), upload=image_upload(size=(640, 480))) for _ in range(8)]
+    images = [add_product_image(product=ProductFactory(), upload=image_upload(size=(640, 480))) for _ in range(3)]
 
     outcomes = []
     for number, image in enumerate(images):
-        assert recommend(rerank=True, context=f"round {number}").json()["fallback_reason"] == "provider_unavailable"
+        # Storefront traffic comes in bursts between uploads: more failures in a row than a circuit takes.
+        for request in range(6):
+            assert recommend(rerank=True, context=f"{number}-{request}").json()["rerank_status"] == "fallback"
         analysis = analyze_image(image_id=image.pk)
         outcomes.append((analysis.status, analysis.error))
 
-    assert outcomes == [("succeeded", "")] * 8
+    assert outcomes == [("succeeded", "")] * 3
     assert breaker.open_until("recommendations", "default/gemini-2.5-flash") is not None
     assert breaker.open_until("vision-tagging", "default/gemini-2.5-flash") is None
 
