@@ -197,7 +197,15 @@ def probe(*, deployment: config.DeploymentConfig) -> ChatResult:
     request = ChatRequest(
         route=PROBE_ROUTE, messages=[{"role": "user", "content": "Reply with the word ok."}], max_output_tokens=5
     )
-    plan = _Plan(config.RouteConfig(name=PROBE_ROUTE, chain=(deployment,)), [], {}, "", "", 0, 0)
+    plan = _Plan(
+        route=config.RouteConfig(name=PROBE_ROUTE, chain=(deployment,)),
+        steps=[],
+        state={},
+        tier_reason="",
+        downgrade_reason="",
+        input_tokens=0,
+        output_tokens=0,
+    )
     attempt = _Attempt(request, plan, routing.Step(deployment, LLMCall.Arm.PRIMARY), 1, uuid.uuid4(), [])
     arguments = {**_call_arguments(request, deployment, plan), "max_retries": 0}
     try:

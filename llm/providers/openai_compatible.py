@@ -60,9 +60,13 @@ def _client(*, base_url: str, api_key: str, timeout: float, max_retries: int, de
         return client
     remaining = deadline - time.monotonic()
     if remaining <= 0:
-        raise DeadlinePassed("deadline passed before the call", kind="timeout", error_class="DeadlinePassed",
-                             retryable=False, latency_ms=0.0)  # fmt: skip
+        raise _deadline_passed("deadline passed before the call", started=time.perf_counter())
     return client.with_options(timeout=min(timeout, remaining), max_retries=0)
+
+
+def _deadline_passed(message: str, *, started: float) -> DeadlinePassed:
+    latency_ms = (time.perf_counter() - started) * 1000
+    return DeadlinePassed(message, kind="timeout", error_class="DeadlinePassed", retryable=False, latency_ms=latency_ms)
 
 
 def response_format_for(*, schema: dict[str, Any] | None, name: str, supports_json_schema: bool) -> dict | None:
@@ -181,13 +185,7 @@ def _deltas(stream, *, model: str, started: float, api_key: str, deadline: float
         with stream:
             for chunk in stream:
                 if deadline is not None and time.monotonic() > deadline:
-                    raise DeadlinePassed(
-                        "deadline passed mid-stream",
-                        kind="timeout",
-                        error_class="DeadlinePassed",
-                        retryable=False,
-                        latency_ms=(time.perf_counter() - started) * 1000,
-                    )
+                    raise _deadline_passed("deadline passed mid-stream", started=started)
                 answered_by = chunk.model or answered_by
                 if chunk.usage is not None:
                     input_tokens = chunk.usage.prompt_tokens or 0
