@@ -12,7 +12,7 @@ included, is one LLMCall row.
 A request with ``deadline_seconds`` (the storefront's re-rank) answers within it: each call's
 timeout is what is left of it and the SDK does not retry (a retry would not fit), a
 deployment reached after the deadline is skipped, and a stream stops at the deadline.
-A deployment without a known price is never called (docs/providers.md, "Prices").
+A deployment without a known price is never called (docs/providers.md, "Seed prices").
 """
 
 import logging

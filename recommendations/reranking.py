@@ -52,6 +52,7 @@ class FallbackReason(TextChoices):
     ANSWER_UNUSABLE = "answer_unusable", "The model's answer was not a ranking of the candidates"
     NOT_CONFIGURED = "not_configured", "The recommendations route has no model that can be called"
 
+
 RANKING_SCHEMA = {
     "type": "object",
     "properties": {
