@@ -63,12 +63,16 @@ def holding_calls() -> Iterator[list[LLMCall]]:
 
 
 def is_configured(*, route: str) -> bool:
-    """Whether ``route`` has at least one deployment with credentials to call."""
+    """Whether ``route`` has at least one deployment it may call: with credentials and a price.
+
+    Like a missing key, a missing price leaves the route to the caller's offline path (tagging's
+    local analyser), never to a call recorded at $0; `routing status` and the admin flag it.
+    """
     route_config = config.route_config(route)
     if not route_config.enabled:
         return False
     deployments = [*route_config.chain, *([route_config.canary] if route_config.canary else [])]
-    return any(deployment.provider.api_key() for deployment in deployments)
+    return any(deployment.provider.api_key() and deployment.price is not None for deployment in deployments)
 
 
 def primary_model(*, route: str) -> str:

@@ -64,6 +64,15 @@ def test_the_default_route_does_not_call_a_model_it_has_no_price_for(provider_se
     assert not LLMCall.objects.exclude(outcome="skipped").exists()
 
 
+def test_a_route_whose_models_have_no_price_is_not_configured_for_calls(provider_settings):
+    from tagging.services import estimate_analysis_cost
+
+    provider_settings.SHELFSIGHT_VISION_MODEL = "some-new-model"
+
+    assert gateway.is_configured(route="vision-tagging") is False  # as with no key: the offline path
+    assert estimate_analysis_cost(image_count=100) == 0  # the local analyser's true cost, no error
+
+
 def test_an_estimate_is_never_made_at_a_zero_price(provider_settings):
     provider_settings.SHELFSIGHT_VISION_MODEL = "some-new-model"
 
