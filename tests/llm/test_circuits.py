@@ -32,3 +32,13 @@ def test_the_default_routes_share_a_model_but_not_its_circuit(provider_settings,
             gateway.complete(ask(route="recommendations"))
 
     assert gateway.complete(ask(route="vision-tagging")).model == "gemini-2.5-flash"
+
+
+def test_tagging_failures_do_not_open_the_storefront_circuit(provider_settings, model_server):
+    model_server.script(*[Reply.server_error()] * 5)
+    for _ in range(5):
+        with pytest.raises(ProviderUnavailable):
+            gateway.complete(ask(route="vision-tagging"))
+
+    assert breaker.open_until("vision-tagging", "default/gemini-2.5-flash") is not None
+    assert gateway.complete(ask(route="recommendations")).model == "gemini-2.5-flash"
