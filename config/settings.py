@@ -297,6 +297,11 @@ OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "")
 SHELFSIGHT_VISION_MODEL = os.environ.get("SHELFSIGHT_VISION_MODEL", "gemini-2.5-flash")
 SHELFSIGHT_LLM_TIMEOUT = env_float("SHELFSIGHT_LLM_TIMEOUT", 30.0)
 SHELFSIGHT_LLM_MAX_RETRIES = env_int("SHELFSIGHT_LLM_MAX_RETRIES", 2)
+# The storefront's re-rank answers within this many seconds, model fallbacks included, else the
+# tag-based order comes back with its fallback flag (recommendations.reranking).
+SHELFSIGHT_RERANK_DEADLINE_SECONDS = env_float("SHELFSIGHT_RERANK_DEADLINE_SECONDS", 1.5)
+# Off: only authenticated clients (a storefront's token) may make re-ranks spend model budget.
+SHELFSIGHT_RERANK_ANONYMOUS = env_bool("SHELFSIGHT_RERANK_ANONYMOUS", False)
 # How often each process checks whether staff changed the gateway's routes (docs/providers.md).
 SHELFSIGHT_LLM_CONFIG_RECHECK_SECONDS = env_float("SHELFSIGHT_LLM_CONFIG_RECHECK_SECONDS", 1.0)
 SHELFSIGHT_WEBHOOK_URL = os.environ.get("SHELFSIGHT_WEBHOOK_URL", "")

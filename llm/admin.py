@@ -3,7 +3,7 @@ name and whether it is set."""
 
 from datetime import timedelta
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import models
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -35,14 +35,28 @@ class ProviderAdmin(admin.ModelAdmin):
         return bool(config.ProviderConfig(name=provider.name, api_key_env=provider.api_key_env).api_key())
 
 
+NO_PRICE = "NO PRICE: not called until one is set"
+
+
+def warn_of_unpriced(request, deployments) -> None:
+    """An error message naming every enabled deployment the gateway will not call for want of a price."""
+    names = sorted({str(deployment) for deployment in deployments if deployment.enabled and not deployment.has_price})
+    if names:
+        messages.error(
+            request,
+            f"No price set for {', '.join(names)}: the gateway does not call these models (their cost would "
+            "be recorded as $0) until both prices are set, 0 for a free model.",
+        )
+
+
 @admin.register(ModelDeployment)
 class ModelDeploymentAdmin(admin.ModelAdmin):
     list_display = [
         "name",
         "provider",
         "tier",
-        "input_price_per_mtok",
-        "output_price_per_mtok",
+        "input_price",
+        "output_price",
         "supports_vision",
         "supports_json_schema",
         "enabled",
@@ -51,6 +65,24 @@ class ModelDeploymentAdmin(admin.ModelAdmin):
     list_filter = ["provider", "tier", "enabled"]
     list_select_related = ["provider"]
     search_fields = ["name", "provider__name"]
+
+    @admin.display(description="input $/Mtok", ordering="input_price_per_mtok")
+    def input_price(self, deployment: ModelDeployment) -> str:
+        return NO_PRICE if deployment.input_price_per_mtok is None else str(deployment.input_price_per_mtok)
+
+    @admin.display(description="output $/Mtok", ordering="output_price_per_mtok")
+    def output_price(self, deployment: ModelDeployment) -> str:
+        return NO_PRICE if deployment.output_price_per_mtok is None else str(deployment.output_price_per_mtok)
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "GET":
+            warn_of_unpriced(request, ModelDeployment.objects.select_related("provider"))
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET":
+            warn_of_unpriced(request, ModelDeployment.objects.select_related("provider").filter(pk=object_id))
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 class RouteStepInline(admin.TabularInline):
@@ -73,6 +105,13 @@ class RouteAdmin(admin.ModelAdmin):
         ("Budget", {"fields": ["daily_budget_usd", "monthly_budget_usd", "over_budget"]}),
         ("Circuit breaker", {"fields": ["breaker_failures", "breaker_cooldown_seconds"]}),
     ]  # fmt: skip
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET":
+            used = ModelDeployment.objects.select_related("provider").filter(route_steps__route_id=object_id)
+            canary = ModelDeployment.objects.select_related("provider").filter(canary_routes__id=object_id)
+            warn_of_unpriced(request, [*used, *canary])
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
         previous = Route.objects.filter(pk=obj.pk).values_list("canary_percent", flat=True).first() if change else 0

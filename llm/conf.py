@@ -16,7 +16,6 @@ SEED_PRICES: dict[str, Price] = {
     "gpt-4.1": Price(Decimal("2.00"), Decimal("8.00")),
     "claude-sonnet-4.5": Price(Decimal("3.00"), Decimal("15.00")),
 }
-UNKNOWN_MODEL_PRICE = Price(Decimal("0"), Decimal("0"))
 # The tier each seed model starts in; staff move models between tiers in the admin.
 SEED_TIERS: dict[str, str] = {
     "gemini-2.5-flash": "efficient",
@@ -26,3 +25,6 @@ SEED_TIERS: dict[str, str] = {
 }
 # The routes callers use; shown in status and the admin even before they have a row.
 KNOWN_ROUTES = ("vision-tagging", "recommendations")
+# Daily caps (USD) a route ships with, on the default route and on the row `routing init`
+# creates: the storefront's re-rank is driven by outside traffic, so it never starts unbounded.
+DEFAULT_DAILY_BUDGETS_USD: dict[str, Decimal] = {"recommendations": Decimal("5.00")}

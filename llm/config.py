@@ -19,7 +19,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 
-from llm.conf import SEED_PRICES, SEED_TIERS, UNKNOWN_MODEL_PRICE
+from llm.conf import DEFAULT_DAILY_BUDGETS_USD, SEED_PRICES, SEED_TIERS
 from llm.pricing import Price
 
 VERSION_KEY = "llm:config-version"
@@ -57,7 +57,7 @@ class DeploymentConfig:
     model: str
     provider: ProviderConfig
     tier: str = "efficient"
-    price: Price = UNKNOWN_MODEL_PRICE
+    price: Price | None = None  # None: unknown, and then never called (docs/providers.md)
     supports_vision: bool = True
     supports_json_schema: bool = True
 
@@ -107,9 +107,11 @@ def default_route(name: str) -> RouteConfig:
         model=model,
         provider=ProviderConfig(name=DEFAULT_PROVIDER),
         tier=SEED_TIERS.get(model, "efficient"),
-        price=SEED_PRICES.get(model, UNKNOWN_MODEL_PRICE),
+        price=SEED_PRICES.get(model),
     )
-    return RouteConfig(name=name, chain=(deployment,), is_default=True)
+    return RouteConfig(
+        name=name, chain=(deployment,), daily_budget_usd=DEFAULT_DAILY_BUDGETS_USD.get(name), is_default=True
+    )
 
 
 _lock = threading.Lock()
@@ -166,18 +168,18 @@ def _load(version: object) -> Snapshot:
     from llm.models import ModelDeployment, Route, RouteStep
 
     deployments = {
-        row.pk: _deployment(row)
+        row.pk: deployment_config(row)
         for row in ModelDeployment.objects.select_related("provider").filter(enabled=True, provider__enabled=True)
     }
     steps: dict[int, list[DeploymentConfig]] = {}
     for step in RouteStep.objects.order_by("position", "id"):
         if step.deployment_id in deployments:
             steps.setdefault(step.route_id, []).append(deployments[step.deployment_id])
-    all_budget = tuple(sorted((d for d in deployments.values() if d.tier == "budget"), key=_unit_price))
+    all_budget = tuple(sorted((d for d in deployments.values() if d.tier == "budget"), key=unit_price))
     routes = {}
     for route in Route.objects.all():
         chain = tuple(steps.get(route.pk, ()))
-        route_budget = tuple(sorted((d for d in chain if d.tier == "budget"), key=_unit_price)) or all_budget
+        route_budget = tuple(sorted((d for d in chain if d.tier == "budget"), key=unit_price)) or all_budget
         routes[route.name] = RouteConfig(
             name=route.name,
             chain=chain,
@@ -212,18 +214,29 @@ def provider_config(row) -> ProviderConfig:
     )
 
 
-def _deployment(row) -> DeploymentConfig:
+def deployment_config(row) -> DeploymentConfig:
+    """The routing view of one ``llm.models.ModelDeployment`` row (its provider selected)."""
     return DeploymentConfig(
         model=row.name,
         provider=provider_config(row.provider),
         tier=row.tier,
-        price=Price(row.input_price_per_mtok, row.output_price_per_mtok),
+        price=price_of(row),
         supports_vision=row.supports_vision,
         supports_json_schema=row.supports_json_schema,
     )
 
 
-def _unit_price(deployment: DeploymentConfig) -> Decimal:
+def price_of(row) -> Price | None:
+    """A ``llm.models.ModelDeployment`` row's price, or None until staff set both halves."""
+    if row.input_price_per_mtok is None or row.output_price_per_mtok is None:
+        return None
+    return Price(row.input_price_per_mtok, row.output_price_per_mtok)
+
+
+def unit_price(deployment: DeploymentConfig) -> Decimal:
+    """Input + output price, for ordering cheapest first; unpriced models sort last."""
+    if deployment.price is None:
+        return Decimal("Infinity")
     return deployment.price.input_per_mtok + deployment.price.output_per_mtok
 
 

@@ -12,3 +12,7 @@ class BudgetExceeded(GatewayError):
 
 class RouteNotConfigured(GatewayError):
     """The named route does not exist or has no enabled model."""
+
+
+class PriceUnknown(RouteNotConfigured):
+    """No model of the route has a price staff set: it would be called, and costed, at $0."""

@@ -8,10 +8,16 @@ deployment: when the SDK gives up, or at once for errors a retry cannot fix (unk
 bad key, bad request), it moves to the next deployment. So HTTP attempts per request are at
 most Σ(max_retries + 1) over the chain — added, never multiplied. Every attempt, skipped ones
 included, is one LLMCall row.
+
+A request with ``deadline_seconds`` (the storefront's re-rank) answers within it: each call's
+timeout is what is left of it and the SDK does not retry (a retry would not fit), a
+deployment reached after the deadline is skipped, and a stream stops at the deadline.
+A deployment without a known price is never called (docs/providers.md, "Seed prices").
 """
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -21,7 +27,7 @@ from decimal import Decimal
 from django.core.cache import cache
 
 from llm import breaker, budgets, canary, concurrency, config, routing
-from llm.exceptions import BudgetExceeded, ProviderUnavailable, RouteNotConfigured
+from llm.exceptions import BudgetExceeded, PriceUnknown, ProviderUnavailable, RouteNotConfigured
 from llm.models import LLMCall
 from llm.pricing import cost_usd
 from llm.providers import openai_compatible
@@ -31,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 NOT_BREAKER_FAILURES = {"bad_request"}  # the request's fault, not the deployment's
 OVER_BUDGET = "over budget"
+DEADLINE_PASSED = "deadline passed"
+NO_PRICE = "no price set: staff must set one (admin, Model deployments) before it is called"
+PROBE_ROUTE = "check-provider"  # where check_provider's probe calls are logged
 
 
 _holding = threading.local()
@@ -54,12 +63,16 @@ def holding_calls() -> Iterator[list[LLMCall]]:
 
 
 def is_configured(*, route: str) -> bool:
-    """Whether ``route`` has at least one deployment with credentials to call."""
+    """Whether ``route`` has at least one deployment it may call: with credentials and a price.
+
+    Like a missing key, a missing price leaves the route to the caller's offline path (tagging's
+    local analyser), never to a call recorded at $0; `routing status` and the admin flag it.
+    """
     route_config = config.route_config(route)
     if not route_config.enabled:
         return False
     deployments = [*route_config.chain, *([route_config.canary] if route_config.canary else [])]
-    return any(deployment.provider.api_key() for deployment in deployments)
+    return any(deployment.provider.api_key() and deployment.price is not None for deployment in deployments)
 
 
 def primary_model(*, route: str) -> str:
@@ -68,9 +81,15 @@ def primary_model(*, route: str) -> str:
 
 
 def estimate_cost(*, route: str, input_tokens: int, output_tokens: int) -> Decimal:
-    """What that usage would cost at the route's current primary model price."""
-    deployment = _primary(config.route_config(route))
-    return cost_usd(price=deployment.price, input_tokens=input_tokens, output_tokens=output_tokens)
+    """What that usage would cost at the price of the model a request on ``route`` goes to first
+    (models without a price are skipped, so never priced at zero). Raises PriceUnknown when no
+    model of the route has a price."""
+    route_config = config.route_config(route)
+    _primary(route_config)  # RouteNotConfigured first: no model at all is a different problem
+    priced = _first_priced(routing.plan(route_config, routing_key="", tier=None, needs_vision=False))
+    if priced is None:
+        raise PriceUnknown(f"route {route}: no model has a price; set one in the admin (Model deployments)")
+    return cost_usd(price=priced.price, input_tokens=input_tokens, output_tokens=output_tokens)
 
 
 @dataclass
@@ -82,6 +101,10 @@ class _Plan:
     downgrade_reason: str
     input_tokens: int
     output_tokens: int
+    deadline: float | None = None  # time.monotonic() by which the request must answer
+
+    def remaining(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
 
 
 @dataclass
@@ -110,8 +133,8 @@ def complete(request: ChatRequest) -> ChatResult:
     for attempt in _attempts(request):
         deployment = attempt.deployment
         try:
-            with _slot(deployment):
-                response = openai_compatible.chat(**_call_arguments(request, deployment))
+            with _slot(deployment, attempt.plan):
+                response = openai_compatible.chat(**_call_arguments(request, deployment, attempt.plan))
         except concurrency.ProviderSaturated:
             _record_skip(attempt, why="saturated")
             continue
@@ -138,8 +161,8 @@ def stream(request: ChatRequest) -> Iterator[str]:
         deployment = attempt.deployment
         with ExitStack() as stack:
             try:
-                stack.enter_context(_slot(deployment))
-                pieces = openai_compatible.chat_stream(**_call_arguments(request, deployment))
+                stack.enter_context(_slot(deployment, attempt.plan))
+                pieces = openai_compatible.chat_stream(**_call_arguments(request, deployment, attempt.plan))
                 stack.callback(pieces.close)  # closes the HTTP response if the caller stops early
                 piece = next(pieces)
             except concurrency.ProviderSaturated:
@@ -165,6 +188,48 @@ def stream(request: ChatRequest) -> Iterator[str]:
                 latency_ms=piece.latency_ms,
             )
             return
+
+
+def probe(*, deployment: config.DeploymentConfig) -> ChatResult:
+    """One tiny call to ``deployment`` (check_provider), logged in LLMCall under PROBE_ROUTE at
+    the deployment's price, outside every route's budget and circuits.
+
+    Raises PriceUnknown for a deployment without a price, ProviderUnavailable when it fails.
+    """
+    if deployment.price is None:
+        raise PriceUnknown(f"{deployment.key} has no price: {NO_PRICE}")
+    request = ChatRequest(
+        route=PROBE_ROUTE, messages=[{"role": "user", "content": "Reply with the word ok."}], max_output_tokens=5
+    )
+    plan = _Plan(
+        route=config.RouteConfig(name=PROBE_ROUTE, chain=(deployment,)),
+        steps=[],
+        state={},
+        tier_reason="",
+        downgrade_reason="",
+        input_tokens=0,
+        output_tokens=0,
+    )
+    attempt = _Attempt(request, plan, routing.Step(deployment, LLMCall.Arm.PRIMARY), 1, uuid.uuid4(), [])
+    arguments = {**_call_arguments(request, deployment, plan), "max_retries": 0}
+    try:
+        response = openai_compatible.chat(**arguments)
+    except openai_compatible.ProviderCallFailed as failure:
+        _log(
+            attempt,
+            latency_ms=failure.latency_ms,
+            outcome=LLMCall.Outcome.ERROR,
+            error_class=failure.error_class,
+            error_message=str(failure)[:500],
+        )
+        raise ProviderUnavailable(f"{deployment.model}: {failure}") from None
+    return _succeeded(
+        attempt,
+        text=response.text,
+        input_tokens=response.input_tokens,
+        output_tokens=response.output_tokens,
+        latency_ms=response.latency_ms,
+    )
 
 
 def _attempts(request: ChatRequest) -> Iterator[_Attempt]:
@@ -196,14 +261,21 @@ def _attempts(request: ChatRequest) -> Iterator[_Attempt]:
     raise ProviderUnavailable(f"route {request.route}: no model answered ({'; '.join(failures) or 'no model'})")
 
 
-def _slot(deployment: config.DeploymentConfig):
+def _slot(deployment: config.DeploymentConfig, plan: _Plan):
     provider = deployment.provider
     return concurrency.slot(
-        provider=provider.name, limit=provider.max_concurrency, wait_seconds=provider.resolved_timeout()
+        provider=provider.name, limit=provider.max_concurrency, wait_seconds=_timeout(provider, plan)
     )
 
 
-def _call_arguments(request: ChatRequest, deployment: config.DeploymentConfig) -> dict:
+def _timeout(provider: config.ProviderConfig, plan: _Plan) -> float:
+    """The provider's timeout, cut to what is left of the request's deadline."""
+    remaining = plan.remaining()
+    timeout = provider.resolved_timeout()
+    return timeout if remaining is None else max(0.001, min(timeout, remaining))
+
+
+def _call_arguments(request: ChatRequest, deployment: config.DeploymentConfig, plan: _Plan) -> dict:
     provider = deployment.provider
     return {
         "base_url": provider.resolved_base_url(),
@@ -212,6 +284,7 @@ def _call_arguments(request: ChatRequest, deployment: config.DeploymentConfig) -
         "messages": request.messages,
         "timeout": provider.resolved_timeout(),
         "max_retries": provider.resolved_max_retries(),
+        "deadline": plan.deadline,
         "response_format": openai_compatible.response_format_for(
             schema=request.response_schema,
             name=request.schema_name,
@@ -246,14 +319,15 @@ def _plan(request: ChatRequest) -> _Plan:
     if not steps:
         raise RouteNotConfigured(f"route {request.route} has no enabled model for this request")
     capped = route_config.daily_budget_usd is not None or route_config.monthly_budget_usd is not None
-    keys = [key for step in steps for key in breaker.state_keys(step.deployment.key)]
+    keys = [key for step in steps for key in breaker.state_keys(route_config.name, step.deployment.key)]
     if capped:
         keys.extend(budgets.period_keys(route_config.name))
     # One round trip for every piece of shared state this request needs.
     state = cache.get_many(keys)
     input_tokens, output_tokens = budgets.estimate_tokens(request.messages, request.max_output_tokens)
     tier_reason = request.tier_reason or ("requested" if request.tier else "")
-    plan = _Plan(route_config, steps, state, tier_reason, "", input_tokens, output_tokens)
+    deadline = None if request.deadline_seconds is None else time.monotonic() + request.deadline_seconds
+    plan = _Plan(route_config, steps, state, tier_reason, "", input_tokens, output_tokens, deadline)
     if capped:
         _apply_budget(request, plan)
     return plan
@@ -261,7 +335,9 @@ def _plan(request: ChatRequest) -> _Plan:
 
 def _apply_budget(request: ChatRequest, plan: _Plan) -> None:
     route_config = plan.route
-    first = plan.steps[0].deployment
+    first = _first_priced(plan.steps)
+    if first is None:
+        return  # every model will be skipped for want of a price: nothing can be spent
     over = budgets.over_cap(
         route_config,
         price=first.price,
@@ -297,16 +373,26 @@ def _apply_budget(request: ChatRequest, plan: _Plan) -> None:
     plan.steps = downgraded
     plan.downgrade_reason = f"over {over.period} budget: downgraded to budget tier"
     plan.tier_reason = plan.downgrade_reason
-    plan.state.update(cache.get_many([key for step in downgraded for key in breaker.state_keys(step.deployment.key)]))
+    keys = [key for step in downgraded for key in breaker.state_keys(route_config.name, step.deployment.key)]
+    plan.state.update(cache.get_many(keys))
 
 
 def _skip_reason(plan: _Plan, step: routing.Step) -> str:
     deployment = step.deployment
-    if breaker.is_open(deployment.key, state=plan.state):
+    if deployment.price is None:
+        return NO_PRICE
+    if breaker.is_open(plan.route.name, deployment.key, state=plan.state):
         return "circuit open"
     if not deployment.provider.api_key():
         return f"no key in {deployment.provider.api_key_env}"
+    remaining = plan.remaining()
+    if remaining is not None and remaining <= 0:
+        return DEADLINE_PASSED
     return ""
+
+
+def _first_priced(steps: list[routing.Step]) -> config.DeploymentConfig | None:
+    return next((step.deployment for step in steps if step.deployment.price is not None), None)
 
 
 # --- bookkeeping ----------------------------------------------------------------------------
@@ -369,10 +455,13 @@ def _record_failure(attempt: _Attempt, failure: openai_compatible.ProviderCallFa
     opened = False
     if failure.kind not in NOT_BREAKER_FAILURES:
         opened = breaker.record_failure(
+            route.name,
             deployment.key, failures=route.breaker_failures, cooldown_seconds=route.breaker_cooldown_seconds
         )
         if opened:
-            logger.warning("circuit opened for %s for %ss", deployment.key, route.breaker_cooldown_seconds)
+            logger.warning(
+                "circuit opened for %s on route %s for %ss", deployment.key, route.name, route.breaker_cooldown_seconds
+            )
     if attempt.step.arm == LLMCall.Arm.CANARY:
         canary.evaluate(route, circuit_opened=opened)
 
@@ -390,7 +479,7 @@ def _succeeded(attempt: _Attempt, *, text: str, input_tokens: int, output_tokens
         cost_usd=cost,
         outcome=LLMCall.Outcome.SUCCESS,
     )
-    breaker.record_success(deployment.key, state=attempt.plan.state)
+    breaker.record_success(attempt.plan.route.name, deployment.key, state=attempt.plan.state)
     if attempt.step.arm == LLMCall.Arm.CANARY:
         canary.evaluate(attempt.plan.route)
     return ChatResult(

@@ -5,8 +5,7 @@ cache so every process reloads its in-memory snapshot (see llm.config). With no 
 the gateway runs on the default provider read from settings (OPENAI_*), see docs/providers.md.
 """
 
-from decimal import Decimal
-
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
@@ -53,14 +52,25 @@ class Provider(models.Model):
         return self.name
 
 
+PRICE_HELP = "USD per million tokens. Blank: unknown, and the model is not called until it is set (0 for a free one)."
+
+
 class ModelDeployment(models.Model):
-    """One model at one provider, with its tier and price (USD per million tokens)."""
+    """One model at one provider, with its tier and price (USD per million tokens).
+
+    A price left blank is unknown: the gateway never calls the model (its cost would be
+    recorded, estimated and budgeted as $0) until staff set one.
+    """
 
     name = models.CharField(max_length=128, help_text="The model name the provider expects.")
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="deployments")
     tier = models.CharField(max_length=12, choices=Tier.choices, default=Tier.EFFICIENT)
-    input_price_per_mtok = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("0"))
-    output_price_per_mtok = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal("0"))
+    input_price_per_mtok = models.DecimalField(
+        max_digits=10, decimal_places=4, null=True, blank=True, validators=[MinValueValidator(0)], help_text=PRICE_HELP
+    )
+    output_price_per_mtok = models.DecimalField(
+        max_digits=10, decimal_places=4, null=True, blank=True, validators=[MinValueValidator(0)], help_text=PRICE_HELP
+    )
     supports_vision = models.BooleanField(default=True)
     supports_json_schema = models.BooleanField(default=True)
     enabled = models.BooleanField(default=True)
@@ -71,6 +81,15 @@ class ModelDeployment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.provider.name}"
+
+    @property
+    def has_price(self) -> bool:
+        return self.input_price_per_mtok is not None and self.output_price_per_mtok is not None
+
+    def clean(self) -> None:
+        super().clean()
+        if (self.input_price_per_mtok is None) != (self.output_price_per_mtok is None):
+            raise ValidationError("Set both the input and the output price, or neither (the model is then not called).")
 
 
 class Route(models.Model):

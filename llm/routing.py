@@ -7,7 +7,7 @@ Nothing here touches the database or the cache; the gateway passes in the shared
 import hashlib
 from dataclasses import dataclass
 
-from llm.config import DeploymentConfig, RouteConfig
+from llm.config import DeploymentConfig, RouteConfig, unit_price
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def plan(route: RouteConfig, *, routing_key: str, tier: str | None, needs_vision
         ordered = list(route.budget_tier)
     elif route.strategy == "tiered":
         wanted = tier or route.default_tier
-        of_tier = sorted((d for d in route.chain if d.tier == wanted), key=_unit_price)
+        of_tier = sorted((d for d in route.chain if d.tier == wanted), key=unit_price)
         ordered = of_tier + [d for d in route.chain if d.tier != wanted]
     else:
         ordered = list(route.chain)
@@ -52,7 +52,3 @@ def plan(route: RouteConfig, *, routing_key: str, tier: str | None, needs_vision
         first = index == 0 and not steps
         steps.append(Step(deployment, "primary" if first else "fallback"))
     return steps
-
-
-def _unit_price(deployment: DeploymentConfig):
-    return deployment.price.input_per_mtok + deployment.price.output_per_mtok

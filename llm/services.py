@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import transaction
 
-from llm.conf import SEED_PRICES, SEED_TIERS
+from llm.conf import DEFAULT_DAILY_BUDGETS_USD, SEED_PRICES, SEED_TIERS
 from llm.models import CanaryEvent, ModelDeployment, Provider, Route, RouteStep, Tier
 
 TEXT_ONLY = {"deepseek-v3.2"}
@@ -55,44 +55,59 @@ def set_model_enabled(*, model: str, enabled: bool, provider: str | None = None)
     return changed
 
 
+PREMIUM_FALLBACK = "gpt-4.1"
+
+
 @transaction.atomic
-def seed_configuration() -> list[str]:
-    """Create the default provider, the seed models and the two routes when missing.
+def seed_configuration(*, premium_fallback: bool = False) -> list[str]:
+    """Create the default provider, the seed models and the two routes when missing; returns
+    one line per thing created, naming everything it made (a route with its chain and cap).
 
     The default provider keeps base URL blank and reads OPENAI_API_KEY, so it follows
-    settings. Returns what it created.
+    settings. SHELFSIGHT_VISION_MODEL, when it is not a seed model, gets a deployment without
+    a price, which the gateway does not call until staff set one. The premium model joins a
+    chain only with ``premium_fallback`` (gpt-4.1 costs about 7× the seed vision model).
     """
     created = []
     provider, made = Provider.objects.get_or_create(name="default", defaults={"api_key_env": "OPENAI_API_KEY"})
     if made:
-        created.append("provider default")
-    for model, price in SEED_PRICES.items():
+        created.append("provider default (OPENAI_BASE_URL, key from OPENAI_API_KEY)")
+    vision_model = settings.SHELFSIGHT_VISION_MODEL
+    for model in dict.fromkeys([*SEED_PRICES, vision_model]):
+        price = SEED_PRICES.get(model)
         _, made = ModelDeployment.objects.get_or_create(
             provider=provider,
             name=model,
             defaults={
                 "tier": SEED_TIERS.get(model, Tier.EFFICIENT),
-                "input_price_per_mtok": price.input_per_mtok,
-                "output_price_per_mtok": price.output_per_mtok,
+                "input_price_per_mtok": price.input_per_mtok if price else None,
+                "output_price_per_mtok": price.output_per_mtok if price else None,
                 "supports_vision": model not in TEXT_ONLY,
             },
         )
         if made:
-            created.append(f"model {model}")
-    vision_model = settings.SHELFSIGHT_VISION_MODEL
+            created.append(
+                f"model {model} (${price.input_per_mtok}/${price.output_per_mtok} per Mtok)"
+                if price
+                else f"model {model} (NO PRICE: not called until one is set in the admin)"
+            )
+    fallback = [PREMIUM_FALLBACK] if premium_fallback else []
     chains = {
-        "vision-tagging": (Route.Strategy.FALLBACK, [vision_model, "gpt-4.1"]),
-        "recommendations": (Route.Strategy.TIERED, ["deepseek-v3.2", "gemini-2.5-flash", "gpt-4.1"]),
+        "vision-tagging": (Route.Strategy.FALLBACK, [vision_model, *fallback]),
+        "recommendations": (Route.Strategy.TIERED, ["deepseek-v3.2", "gemini-2.5-flash", *fallback]),
     }
     for name, (strategy, models) in chains.items():
-        route, made = Route.objects.get_or_create(name=name, defaults={"strategy": strategy})
+        cap = DEFAULT_DAILY_BUDGETS_USD.get(name)
+        route, made = Route.objects.get_or_create(name=name, defaults={"strategy": strategy, "daily_budget_usd": cap})
         if not made:
             continue
-        created.append(f"route {name}")
-        for position, model in enumerate(dict.fromkeys(models), start=1):
-            deployment = ModelDeployment.objects.filter(provider=provider, name=model).first()
-            if deployment is not None:
-                RouteStep.objects.create(route=route, deployment=deployment, position=position)
+        chain = list(dict.fromkeys(models))
+        for position, model in enumerate(chain, start=1):
+            deployment = ModelDeployment.objects.get(provider=provider, name=model)
+            RouteStep.objects.create(route=route, deployment=deployment, position=position)
+        created.append(
+            f"route {name} ({strategy}: {' → '.join(chain)}{f'; daily cap ${cap}' if cap is not None else ''})"
+        )
     return created
 
 

@@ -13,6 +13,7 @@ class ChatRequest:
     ``json_schema`` (strict) to models that support it, ``json_object`` otherwise.
     ``routing_key`` keeps one item on one canary arm (an image's SHA-256, a session id).
     ``tier`` overrides the route's own tier choice (budget / efficient / premium).
+    ``deadline_seconds`` bounds the whole request, fallbacks included (see llm.gateway).
     """
 
     route: str
@@ -26,6 +27,7 @@ class ChatRequest:
     max_output_tokens: int | None = None
     temperature: float | None = 0.0
     metadata: dict[str, Any] = field(default_factory=dict)
+    deadline_seconds: float | None = None
 
 
 @dataclass(frozen=True)

@@ -84,10 +84,18 @@ class RecommendationRequestSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=64), min_length=1, max_length=50, help_text="SKUs, most recent last."
     )
     context = serializers.CharField(
-        max_length=500, required=False, default="", allow_blank=True, help_text='e.g. "browsing electronics, $50–200"'
+        max_length=reranking.MAX_CONTEXT_CHARS,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text='e.g. "browsing electronics, $50–200". Case and spacing do not matter.',
     )
     limit = serializers.IntegerField(min_value=1, max_value=RERANK_CANDIDATES, default=RERANK_CANDIDATES)
-    rerank = serializers.BooleanField(default=False, help_text="Ask the model to reorder and give reasons.")
+    rerank = serializers.BooleanField(
+        default=False,
+        help_text="Ask the model to reorder and give reasons. Authenticated clients only (a storefront's token), "
+        "unless SHELFSIGHT_RERANK_ANONYMOUS is on; otherwise the fast order with `anonymous_client`.",
+    )
     stream = serializers.BooleanField(default=False, help_text="Stream re-rank reasons as server-sent events.")
 
 
@@ -105,14 +113,19 @@ class RecommendationResponseSerializer(serializers.Serializer):
     items = RecommendedItemSerializer(many=True)
     reranked = serializers.BooleanField(help_text="False when the fast order is returned.")
     rerank_status = serializers.ChoiceField(choices=["not_requested", "reranked", "cached", "fallback"])
-    fallback_reason = serializers.CharField(allow_blank=True)
+    fallback_reason = serializers.ChoiceField(
+        choices=reranking.FallbackReason.choices,
+        allow_blank=True,
+        help_text="Why the fast order was returned (empty when it was not): a fixed code, never model text.",
+    )
     model = serializers.CharField(allow_blank=True)
     tier = serializers.CharField(allow_blank=True)
 
 
 SSE_DESCRIPTION = (
     "With `stream: true`: `text/event-stream`. Events: `candidates` (the fast order, as `items`), "
-    "then `item` ({rank, sku, reason}) per re-ranked product, then `done` ({reranked, status, fallback_reason})."
+    "then `item` ({rank, sku, reason}) per re-ranked product, then `done` ({reranked, status, fallback_reason}). "
+    "Items come only if the model answers within the re-rank deadline; `status` `partial` means it stopped early."
 )
 ANSWER = "JSON, or server-sent events. " + SSE_DESCRIPTION
 # One server-sent event, as a client reads it off the stream: its name and its JSON data.
@@ -171,6 +184,8 @@ class RecommendationsView(APIView):
         payload = RecommendationRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
+        if (data["rerank"] or data["stream"]) and not reranking.allowed_for(request.user):
+            return self._refused(data)
         key = ""
         if data["rerank"] or data["stream"]:
             key = reranking.cache_key(
@@ -215,6 +230,25 @@ class RecommendationsView(APIView):
             if body["reranked"]:
                 body["items"] = _items(_ordered(found.candidates, outcome.order), dict(outcome.order))
                 reranking.remember_answer(key=key, answer=body)
+        return Response(body)
+
+    def _refused(self, data: dict) -> Response | StreamingHttpResponse:
+        """The fast order for a client that may not spend model budget: no cache read, no model call."""
+        found = selectors.session_candidates(viewed_skus=data["viewed"], limit=data["limit"])
+        items = _items(found.candidates, {})
+        reason = reranking.FallbackReason.ANONYMOUS_CLIENT.value
+        if data["stream"]:
+            done = {"reranked": False, "status": "fallback", "fallback_reason": reason}
+            return self._event_stream(iter([("candidates", {"items": items}), ("done", done)]))
+        body = {
+            "session_id": data["session_id"],
+            "items": items,
+            "reranked": False,
+            "rerank_status": "fallback",
+            "fallback_reason": reason,
+            "model": "",
+            "tier": "",
+        }
         return Response(body)
 
     def _stream(self, found: selectors.SessionCandidates, arguments: dict) -> StreamingHttpResponse:

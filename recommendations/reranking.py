@@ -1,22 +1,31 @@
 """Optional re-ranking of session candidates by the gateway's ``recommendations`` route.
 
 The fast, tag-based order is always computed first; the model only reorders it and writes a
-short reason per item. Answers are cached by their inputs. Any model problem — an error, an
-exhausted budget, an answer that is not a ranking of the candidates given — leaves the fast
-order in place and says why, so the storefront never sees a model failure as a 5xx.
+short reason per item. Answers are cached by their normalised inputs. Any model problem — an
+error, a provider slower than the deadline, an exhausted budget, an answer that is not a
+ranking of the candidates given — leaves the fast order in place with a stable reason code
+(``FallbackReason``), so the storefront never sees a model failure as a 5xx, nor model text.
+
+The whole model part answers within SHELFSIGHT_RERANK_DEADLINE_SECONDS (fallbacks included,
+see llm.gateway). A provider that failed is remembered for FAILURE_MEMORY_SECONDS, shared by
+every process through the cache: while it is, re-ranks fall back at once, so a dead or hanging
+provider costs one wait per window, not one per request.
 """
 
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.cache import cache
+from django.db.models import TextChoices
 
 from llm import gateway
 from llm.complexity import RequestFeatures, choose_tier
-from llm.exceptions import BudgetExceeded, GatewayError
+from llm.exceptions import BudgetExceeded, GatewayError, ProviderUnavailable
 from llm.types import ChatRequest
 from recommendations.freshness import catalog_version
 from recommendations.selectors import Candidate
@@ -27,6 +36,22 @@ ROUTE = "recommendations"
 PROMPT_VERSION = "rerank-2"
 CACHE_SECONDS = 3600
 MAX_REASON_CHARS = 200
+MAX_CONTEXT_CHARS = 200  # a hint for the model, not a prompt: longer text is refused (400)
+FAILURE_MEMORY_SECONDS = 30
+_FAILED_KEY = f"recommendations:rerank-failed:{ROUTE}"
+
+
+class FallbackReason(TextChoices):
+    """Why the fast order was returned: a fixed code the storefront may branch on or show."""
+
+    ANONYMOUS_CLIENT = "anonymous_client", "Re-ranking is for authenticated clients (SHELFSIGHT_RERANK_ANONYMOUS)"
+    NO_CANDIDATES = "no_candidates", "Nothing to re-rank"
+    BUDGET_SPENT = "budget_spent", "The route's spend cap is reached"
+    PROVIDER_UNAVAILABLE = "provider_unavailable", "No model answered (or one failed within the last 30 s)"
+    DEADLINE_PASSED = "deadline_passed", "No answer within SHELFSIGHT_RERANK_DEADLINE_SECONDS"
+    ANSWER_UNUSABLE = "answer_unusable", "The model's answer was not a ranking of the candidates"
+    NOT_CONFIGURED = "not_configured", "The recommendations route has no model that can be called"
+
 
 RANKING_SCHEMA = {
     "type": "object",
@@ -92,17 +117,46 @@ def _messages(*, viewed_titles: list[str], candidates: list[Candidate], context:
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
+def normalised_context(context: str) -> str:
+    """The shopper context as the model sees it and the cache keys it: case and spacing folded,
+    so "Gift  under $50" and "gift under $50 " are one answer, not two model calls."""
+    return " ".join(context.split()).casefold()
+
+
 def cache_key(*, viewed_skus: list[str], context: str, limit: int, streaming: bool) -> str:
     """The cache key of a re-rank request, computed from the request alone so a hit costs no query.
 
     The catalog version stands in for the candidates: any tag, product or neighbour-list change
-    moves it, so an answer is never served for candidates that have changed since.
+    moves it, so an answer is never served for candidates that have changed since. Viewed SKUs
+    count as a set (the candidates do not depend on their order or repeats) and the context
+    is normalised, so trivial variations of a request do not buy a new model call.
     """
     inputs = json.dumps(
-        [PROMPT_VERSION, catalog_version(), streaming, list(viewed_skus), context.strip(), limit],
+        [PROMPT_VERSION, catalog_version(), streaming, sorted(set(viewed_skus)), normalised_context(context), limit],
         ensure_ascii=False,
     )
     return "recommendations:rerank:" + hashlib.sha256(inputs.encode()).hexdigest()
+
+
+def allowed_for(user) -> bool:
+    """Whether this client may spend model budget on a re-rank: authenticated clients (a
+    storefront's token), and anonymous ones only with SHELFSIGHT_RERANK_ANONYMOUS."""
+    return bool(user and user.is_authenticated) or settings.SHELFSIGHT_RERANK_ANONYMOUS
+
+
+def clock() -> float:
+    """Wall-clock seconds, the same in every process (tests move it instead of sleeping)."""
+    return time.time()
+
+
+def recently_failed() -> bool:
+    """Whether a re-rank found no model answering within the last FAILURE_MEMORY_SECONDS."""
+    until = cache.get(_FAILED_KEY)
+    return until is not None and until > clock()
+
+
+def _remember_failure() -> None:
+    cache.set(_FAILED_KEY, clock() + FAILURE_MEMORY_SECONDS, FAILURE_MEMORY_SECONDS)
 
 
 def cached_answer(*, key: str) -> dict | None:
@@ -152,16 +206,18 @@ def _checked(pairs: list[tuple], allowed_skus: list[str]) -> list[tuple[str, str
 def _request(
     *, session_id: str, viewed_titles: list[str], candidates: list[Candidate], context: str, streaming: bool
 ) -> ChatRequest:
+    context = normalised_context(context)
     messages = _messages(viewed_titles=viewed_titles, candidates=candidates, context=context, streaming=streaming)
     features = RequestFeatures(
         candidate_count=len(candidates),
-        has_context=bool(context.strip()),
-        context_chars=len(context.strip()),
+        has_context=bool(context),
+        context_chars=len(context),
         wants_reasons=True,
         prompt_chars=sum(len(message["content"]) for message in messages),
     )
     choice = choose_tier(features)
     return ChatRequest(
+        deadline_seconds=settings.SHELFSIGHT_RERANK_DEADLINE_SECONDS,
         route=ROUTE,
         messages=messages,
         response_schema=None if streaming else RANKING_SCHEMA,
@@ -177,7 +233,9 @@ def _request(
 def rerank(*, session_id: str, viewed: list, candidates: list[Candidate], context: str) -> RerankOutcome:
     """The model's order of ``candidates`` with reasons (callers cache it: see ``cache_key``)."""
     if not candidates:
-        return RerankOutcome(fallback_reason="no candidates to re-rank")
+        return RerankOutcome(fallback_reason=FallbackReason.NO_CANDIDATES)
+    if recently_failed():
+        return RerankOutcome(fallback_reason=FallbackReason.PROVIDER_UNAVAILABLE)
     request = _request(
         session_id=session_id,
         viewed_titles=[product.title for product in viewed],
@@ -185,15 +243,16 @@ def rerank(*, session_id: str, viewed: list, candidates: list[Candidate], contex
         context=context,
         streaming=False,
     )
+    started = time.monotonic()
     try:
         result = gateway.complete(request)
         order = parse_ranking(result.text, allowed_skus=[c.product.sku for c in candidates])
     except GatewayError as error:
         logger.warning("re-rank fell back: %s: %s", type(error).__name__, error)
-        return RerankOutcome(fallback_reason=_fallback_reason(error), tier=request.tier or "")
+        return RerankOutcome(fallback_reason=_failed(error, started=started), tier=request.tier or "")
     except MalformedRanking as error:
         logger.warning("re-rank fell back: malformed answer: %s", error)
-        return RerankOutcome(fallback_reason=f"model answer unusable: {error}", tier=request.tier or "")
+        return RerankOutcome(fallback_reason=FallbackReason.ANSWER_UNUSABLE, tier=request.tier or "")
     return RerankOutcome(order=order, status="reranked", model=result.model, tier=result.tier or request.tier or "")
 
 
@@ -207,8 +266,9 @@ def stream_rerank(
     cached under ``key`` with ``fast_items`` (the ``candidates`` event the caller sent before),
     so ``replayed_stream`` can answer a repeat without computing the candidates again.
     """
-    if not candidates:
-        yield "done", {"reranked": False, "status": "fallback", "fallback_reason": "no candidates to re-rank"}
+    if not candidates or recently_failed():
+        reason = FallbackReason.PROVIDER_UNAVAILABLE if candidates else FallbackReason.NO_CANDIDATES
+        yield "done", {"reranked": False, "status": "fallback", "fallback_reason": reason.value}
         return
     request = _request(
         session_id=session_id,
@@ -221,6 +281,7 @@ def stream_rerank(
     order: list[tuple[str, str]] = []
     buffer = ""
     reason = ""
+    started = time.monotonic()
     try:
         for delta in gateway.stream(request):
             buffer += delta
@@ -229,16 +290,10 @@ def stream_rerank(
         yield from _stream_lines([buffer], allowed, order)
     except GatewayError as error:
         logger.warning("streamed re-rank fell back: %s: %s", type(error).__name__, error)
-        reason = _fallback_reason(error)
+        reason = _failed(error, started=started).value
     if not order:
-        yield (
-            "done",
-            {
-                "reranked": False,
-                "status": "fallback",
-                "fallback_reason": reason or "model answer unusable: no `SKU | reason` line",
-            },
-        )
+        reason = reason or FallbackReason.ANSWER_UNUSABLE.value
+        yield "done", {"reranked": False, "status": "fallback", "fallback_reason": reason}
         return
     # A stream does not report which deployment answered; the call log (LLMCall) has it.
     meta = {"tier": request.tier or ""}
@@ -263,11 +318,20 @@ def replayed_stream(answer: dict | None) -> list[tuple[str, dict]] | None:
     return events
 
 
-def _fallback_reason(error: GatewayError) -> str:
-    # What the storefront may show or log: the kind of problem, never the spend figures.
+def _failed(error: GatewayError, *, started: float) -> FallbackReason:
+    """The code for a failed gateway request; a provider that failed is remembered for a while.
+
+    Only the code reaches the storefront: the error's text (model names, spend figures,
+    whatever a provider answered) stays in the log and the call log.
+    """
     if isinstance(error, BudgetExceeded):
-        return "re-rank budget spent (BudgetExceeded)"
-    return f"model unavailable ({type(error).__name__})"
+        return FallbackReason.BUDGET_SPENT  # no wait was spent, and staff may raise the cap at once
+    if not isinstance(error, ProviderUnavailable):
+        return FallbackReason.NOT_CONFIGURED
+    _remember_failure()
+    if time.monotonic() - started >= settings.SHELFSIGHT_RERANK_DEADLINE_SECONDS:
+        return FallbackReason.DEADLINE_PASSED
+    return FallbackReason.PROVIDER_UNAVAILABLE
 
 
 def _stream_lines(lines: list[str], allowed: set[str], order: list[tuple[str, str]]) -> Iterator[tuple[str, dict]]:

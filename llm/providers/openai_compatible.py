@@ -28,6 +28,13 @@ class ProviderCallFailed(Exception):
         self.latency_ms = latency_ms
 
 
+class DeadlinePassed(ProviderCallFailed):
+    """The request's deadline ran out before or during this call."""
+
+
+REDACTED = "[redacted]"
+
+
 @dataclass(frozen=True)
 class ProviderResponse:
     text: str
@@ -41,6 +48,25 @@ class ProviderResponse:
 def client_for(*, base_url: str, api_key: str, timeout: float, max_retries: int) -> openai.OpenAI:
     """One client (and so one connection pool) per deployment and process."""
     return openai.OpenAI(base_url=base_url, api_key=api_key or "unset", timeout=timeout, max_retries=max_retries)
+
+
+def _client(*, base_url: str, api_key: str, timeout: float, max_retries: int, deadline: float | None) -> openai.OpenAI:
+    """The deployment's client, or under a deadline a copy of it (same connection pool) whose
+    timeout is what is left of the deadline and which does not retry: a retry, after its
+    back-off or a Retry-After, could only overrun it. with_options costs ~0.2 ms, so calls
+    without a deadline (image analyses) keep the shared client."""
+    client = client_for(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries)
+    if deadline is None:
+        return client
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise _deadline_passed("deadline passed before the call", started=time.perf_counter())
+    return client.with_options(timeout=min(timeout, remaining), max_retries=0)
+
+
+def _deadline_passed(message: str, *, started: float) -> DeadlinePassed:
+    latency_ms = (time.perf_counter() - started) * 1000
+    return DeadlinePassed(message, kind="timeout", error_class="DeadlinePassed", retryable=False, latency_ms=latency_ms)
 
 
 def response_format_for(*, schema: dict[str, Any] | None, name: str, supports_json_schema: bool) -> dict | None:
@@ -79,12 +105,15 @@ def chat(
     response_format: dict | None = None,
     max_output_tokens: int | None = None,
     temperature: float | None = None,
+    deadline: float | None = None,
 ) -> ProviderResponse:
     """One chat completion. The SDK's own retries (honouring Retry-After) happen inside.
 
-    Raises ProviderCallFailed with the error classified; never lets the API key into a message.
+    ``deadline`` (a time.monotonic() value) caps the call at what is left of it, without retries.
+    Raises ProviderCallFailed with the error classified; never lets the API key into a message,
+    nor into the answer's text (a provider may echo it even in a 200 answer).
     """
-    client = client_for(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries)
+    client = _client(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries, deadline=deadline)
     arguments = _completion_arguments(model, messages, response_format, max_output_tokens, temperature)
     started = time.perf_counter()
     try:
@@ -98,7 +127,7 @@ def chat(
     text = (choice.message.content or "") if choice is not None and choice.message is not None else ""
     usage = completion.usage
     return ProviderResponse(
-        text=text,
+        text=_redacted(text, api_key),
         model=completion.model or model,
         input_tokens=(usage.prompt_tokens or 0) if usage else 0,
         output_tokens=(usage.completion_tokens or 0) if usage else 0,
@@ -127,13 +156,15 @@ def chat_stream(
     response_format: dict | None = None,
     max_output_tokens: int | None = None,
     temperature: float | None = None,
+    deadline: float | None = None,
 ) -> Iterator[str | StreamEnd]:
     """Open a streamed chat completion now (so connection and HTTP errors raise here, before any
     delta) and return an iterator of text deltas ending with one StreamEnd.
 
-    Errors while iterating raise ProviderCallFailed too.
+    Errors while iterating raise ProviderCallFailed too; so does a ``deadline`` passed between
+    two chunks (each read waits at most what was left of it when the stream opened).
     """
-    client = client_for(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries)
+    client = _client(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries, deadline=deadline)
     arguments = _completion_arguments(model, messages, response_format, max_output_tokens, temperature)
     arguments.update(stream=True, stream_options={"include_usage": True})
     started = time.perf_counter()
@@ -143,15 +174,18 @@ def chat_stream(
         )
     except openai.APIError as error:
         raise _classified(error, latency_ms=(time.perf_counter() - started) * 1000, api_key=api_key) from None
-    return _deltas(stream, model=model, started=started, api_key=api_key)
+    deltas = _deltas(stream, model=model, started=started, api_key=api_key, deadline=deadline)
+    return _redacted_stream(deltas, api_key) if api_key else deltas
 
 
-def _deltas(stream, *, model: str, started: float, api_key: str) -> Iterator[str | StreamEnd]:
+def _deltas(stream, *, model: str, started: float, api_key: str, deadline: float | None) -> Iterator[str | StreamEnd]:
     input_tokens = output_tokens = 0
     answered_by = model
     try:
         with stream:
             for chunk in stream:
+                if deadline is not None and time.monotonic() > deadline:
+                    raise _deadline_passed("deadline passed mid-stream", started=started)
                 answered_by = chunk.model or answered_by
                 if chunk.usage is not None:
                     input_tokens = chunk.usage.prompt_tokens or 0
@@ -169,6 +203,34 @@ def _deltas(stream, *, model: str, started: float, api_key: str) -> Iterator[str
         output_tokens=output_tokens,
         latency_ms=(time.perf_counter() - started) * 1000,
     )
+
+
+def _redacted(text: str, api_key: str) -> str:
+    return text.replace(api_key, REDACTED) if api_key and api_key in text else text
+
+
+def _redacted_stream(deltas: Iterator[str | StreamEnd], api_key: str) -> Iterator[str | StreamEnd]:
+    """The deltas with the key replaced, even when it is split across deltas: the last
+    len(key) - 1 characters are held back until the next delta shows they do not start it."""
+    held = ""
+    keep = len(api_key) - 1
+    try:
+        for piece in deltas:
+            if isinstance(piece, StreamEnd):
+                if held:
+                    yield held
+                    held = ""
+                yield piece
+                continue
+            held = (held + piece).replace(api_key, REDACTED)
+            if len(held) > keep:
+                cut = len(held) - keep
+                yield held[:cut]
+                held = held[cut:]
+        if held:
+            yield held
+    finally:
+        deltas.close()  # closes the HTTP response when the caller stops early
 
 
 def list_models(*, base_url: str, api_key: str, timeout: float) -> list[str]:

@@ -23,7 +23,7 @@ def retag(client, product, **extra):
 @pytest.fixture
 def premium_route(provider_settings):
     """The seeded gateway plus a route that pins the dearer gpt-4.1, all on the loopback server."""
-    seed_configuration()
+    seed_configuration(premium_fallback=True)
     route = Route.objects.create(name="vision-premium")
     RouteStep.objects.create(route=route, deployment=ModelDeployment.objects.get(name="gpt-4.1"), position=1)
     return route

@@ -142,6 +142,8 @@ class FakeOpenAIServer:
         # Some providers echo the presented key in 401 errors; tests of redaction turn this on.
         self.echo_key_in_errors = False
         self.answer: Callable[[dict[str, Any]], str] | str | dict = "{}"
+        # Picks a reply from the request itself (e.g. fail one kind of request only); None: as usual.
+        self.reply_for: Callable[[dict[str, Any]], Reply | None] | None = None
         self.faults = FaultMix()
         self.requests: list[dict[str, Any]] = []
         self.headers_seen: list[dict[str, str]] = []
@@ -194,6 +196,7 @@ class FakeOpenAIServer:
             self.faults = FaultMix()
             self._random = random.Random(self.faults.seed)
             self.answer = "{}"
+            self.reply_for = None
 
     @property
     def chat_requests(self) -> list[dict[str, Any]]:
@@ -201,6 +204,9 @@ class FakeOpenAIServer:
 
     # --- behaviour ---------------------------------------------------------------------------
     def _next_reply(self, body: dict[str, Any]) -> Reply:
+        chosen = self.reply_for(body) if self.reply_for is not None else None
+        if chosen is not None:
+            return chosen
         with self._lock:
             if self._scripted:
                 return self._scripted.popleft()

@@ -14,9 +14,9 @@ pytestmark = pytest.mark.django_db
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run_worker(cache_dir, action: str, key: str) -> str:
+def run_worker(cache_dir, action: str, key: str, route: str = "vision-tagging") -> str:
     completed = subprocess.run(
-        [sys.executable, "-m", "tests.llm.breaker_worker", str(cache_dir), action, key],
+        [sys.executable, "-m", "tests.llm.breaker_worker", str(cache_dir), action, route, key],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -56,14 +56,14 @@ def test_success_resets_the_failure_streak(make_route, two_providers):
     for _ in range(4):
         gateway.complete(ask())
 
-    assert breaker.open_until("alpha/gemini-2.5-flash") is None
+    assert breaker.open_until("vision-tagging", "alpha/gemini-2.5-flash") is None
 
 
 def test_circuit_closes_after_the_cooldown(make_route, two_providers):
     make_route(breaker_failures=1, breaker_cooldown_seconds=1)
     two_providers["alpha"].script(Reply.server_error())
     gateway.complete(ask())
-    assert breaker.open_until("alpha/gemini-2.5-flash") is not None
+    assert breaker.open_until("vision-tagging", "alpha/gemini-2.5-flash") is not None
 
     time.sleep(1.1)
 

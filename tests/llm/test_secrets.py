@@ -75,3 +75,24 @@ def test_provider_cannot_point_at_a_variable_that_is_not_an_api_key():
 
     with pytest.raises(ValidationError):
         provider.full_clean()
+
+
+def test_a_key_echoed_in_a_successful_answer_is_redacted(make_route, two_providers):
+    make_route()
+    two_providers["alpha"].answer = f"You sent {ALPHA_KEY}, all fine."
+
+    result = gateway.complete(ask())
+
+    assert result.text == "You sent [redacted], all fine."
+
+
+def test_a_key_echoed_across_stream_chunks_is_redacted(make_route, two_providers):
+    make_route()
+    # The server sends 24 characters a chunk, so the key is split between chunks.
+    answer = f"{'x' * 17}{ALPHA_KEY} and again {ALPHA_KEY}."
+    two_providers["alpha"].answer = answer
+
+    pieces = list(gateway.stream(ask()))
+
+    assert len(pieces) > 1
+    assert "".join(pieces) == answer.replace(ALPHA_KEY, "[redacted]")

@@ -4,9 +4,11 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from llm.models import LLMCall, ModelDeployment, Provider, Route, RouteStep
+from recommendations import reranking
 from recommendations.services import rebuild_similar_products
 from tagging.events import announce_tags_changed
 from tests.fakes.openai_server import Reply
@@ -20,9 +22,17 @@ def built(small_catalog):
     return small_catalog
 
 
-def recommend(**body):
+def recommend(*, anonymous: bool = False, **body):
+    """POST as a storefront would: authenticated (its token), unless ``anonymous``.
+
+    The user is not saved: forced authentication reads nothing, so the query counts below are
+    the view's own (a token costs the storefront one lookup per request on top).
+    """
     payload = {"session_id": "session-1", "viewed": ["p1"], **body}
-    return APIClient().post("/api/recommendations/", payload, format="json")
+    client = APIClient()
+    if not anonymous:
+        client.force_authenticate(user=get_user_model()(username="storefront"))
+    return client.post("/api/recommendations/", payload, format="json")
 
 
 def ranking(*pairs: tuple[str, str]) -> str:
@@ -129,11 +139,22 @@ def test_rerank_falls_back_when_the_model_invents_a_product(built, provider_sett
     assert [item["sku"] for item in body["items"]] == ["p3", "p2", "p4", "p5"]
 
 
-def test_a_failed_rerank_is_not_cached(built, provider_settings, model_server):
+def test_a_failed_rerank_is_remembered_briefly_then_the_model_is_asked_again(
+    built, provider_settings, model_server, monkeypatch
+):
+    now = [1_000_000.0]
+    monkeypatch.setattr(reranking, "clock", lambda: now[0])
     model_server.script(Reply.server_error())
-    recommend(rerank=True)
+    assert recommend(rerank=True).json()["fallback_reason"] == "provider_unavailable"
     model_server.answer = ranking(("p2", "A pan to go with it."))
-    assert recommend(rerank=True).json()["rerank_status"] == "reranked"
+
+    within = recommend(rerank=True, context="another request").json()
+    now[0] += reranking.FAILURE_MEMORY_SECONDS + 1
+    after = recommend(rerank=True).json()
+
+    assert (within["rerank_status"], within["fallback_reason"]) == ("fallback", "provider_unavailable")
+    assert after["rerank_status"] == "reranked"
+    assert len(model_server.chat_requests) == 2  # the failure and the call after the window
 
 
 def test_rerank_without_a_configured_key_falls_back(built, settings):

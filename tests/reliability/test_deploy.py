@@ -98,3 +98,21 @@ def test_api_key_is_never_stored_on_the_call_log(provider_settings, model_server
         gateway.complete(vision_request())
     stored = " ".join(str(value) for value in LLMCall.objects.values_list().get())
     assert SECRET_API_KEY not in stored
+
+
+@pytest.mark.django_db
+def test_a_key_echoed_in_a_successful_answer_is_redacted_before_it_is_stored(provider_settings, model_server):
+    from catalog.services import add_product_image
+    from tagging.models import ImageAnalysis
+    from tagging.services import analyze_image
+    from tests.factories import ProductFactory, image_upload
+
+    provider_settings.OPENAI_API_KEY = SECRET_API_KEY
+    model_server.answer = f"Your request with key {SECRET_API_KEY} was received."
+    image = add_product_image(product=ProductFactory(), upload=image_upload(size=(640, 480)))
+
+    analyze_image(image_id=image.pk)
+
+    raw = ImageAnalysis.objects.get(image=image).raw_response
+    assert "Your request with key [redacted] was received." in raw
+    assert SECRET_API_KEY not in raw

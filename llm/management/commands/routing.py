@@ -4,7 +4,7 @@ manage.py routing status
 manage.py routing canary vision-tagging 25 [--model provider/model]
 manage.py routing enable MODEL [--provider NAME]
 manage.py routing disable MODEL [--provider NAME]
-manage.py routing init        # create the default provider, seed models and both routes
+manage.py routing init [--premium-fallback]   # create the default provider, seed models and both routes
 """
 
 from datetime import timedelta
@@ -31,7 +31,12 @@ class Command(BaseCommand):
             toggle = actions.add_parser(verb, help=f"{verb.capitalize()} a model.")
             toggle.add_argument("model")
             toggle.add_argument("--provider")
-        actions.add_parser("init", help="Create the default provider, seed models and routes when missing.")
+        init = actions.add_parser("init", help="Create the default provider, seed models and routes when missing.")
+        init.add_argument(
+            "--premium-fallback",
+            action="store_true",
+            help="Also put gpt-4.1 (premium, about 7x the price) at the end of both routes' chains.",
+        )
 
     def handle(self, *args, action: str, **options):
         try:
@@ -46,9 +51,9 @@ class Command(BaseCommand):
             source = "default from settings" if route.is_default else route.strategy
             self.stdout.write(self.style.MIGRATE_HEADING(f"{name}  ({source}{'' if route.enabled else ', DISABLED'})"))
             for position, deployment in enumerate(route.chain, start=1):
-                self.stdout.write(f"  {position}. {self._describe(deployment)}")
+                self.stdout.write(f"  {position}. {self._describe(name, deployment)}")
             if route.canary is not None:
-                self.stdout.write(f"  canary {route.canary_percent}%: {self._describe(route.canary)}")
+                self.stdout.write(f"  canary {route.canary_percent}%: {self._describe(name, route.canary)}")
             caps = [
                 f"{label} ${cap}"
                 for label, cap in (("day", route.daily_budget_usd), ("month", route.monthly_budget_usd))
@@ -66,10 +71,13 @@ class Command(BaseCommand):
                     f"p50 {row['p50_ms'] or 0:.0f} ms, p95 {row['p95_ms'] or 0:.0f} ms, ${row['cost_usd']}"
                 )
 
-    def _describe(self, deployment: config.DeploymentConfig) -> str:
+    def _describe(self, route: str, deployment: config.DeploymentConfig) -> str:
         key_state = "key set" if deployment.provider.api_key() else f"NO KEY in {deployment.provider.api_key_env}"
-        circuit = " CIRCUIT OPEN" if breaker.open_until(deployment.key) else ""
-        return f"{deployment.model} @ {deployment.provider.name} [{deployment.tier}, {key_state}]{circuit}"
+        circuit = " CIRCUIT OPEN" if breaker.open_until(route, deployment.key) else ""
+        described = f"{deployment.model} @ {deployment.provider.name} [{deployment.tier}, {key_state}]{circuit}"
+        if deployment.price is None:
+            return described + self.style.ERROR(" NO PRICE: not called until one is set (admin, Model deployments)")
+        return described
 
     def _canary(self, *, route: str, percent: int, model: str | None = None, **_options):
         row = services.set_canary_percent(route=route, percent=percent, model=model)
@@ -85,8 +93,11 @@ class Command(BaseCommand):
         count = services.set_model_enabled(model=model, enabled=False, provider=provider)
         self.stdout.write(self.style.SUCCESS(f"disabled {model} ({count} deployment(s))"))
 
-    def _init(self, **_options):
-        created = services.seed_configuration()
-        self.stdout.write(
-            self.style.SUCCESS("created: " + (", ".join(created) if created else "nothing (all present)"))
-        )
+    def _init(self, *, premium_fallback: bool = False, **_options):
+        created = services.seed_configuration(premium_fallback=premium_fallback)
+        if not created:
+            self.stdout.write(self.style.SUCCESS("created: nothing (all present)"))
+            return
+        self.stdout.write(self.style.SUCCESS("created:"))
+        for line in created:
+            self.stdout.write(f"  {line}")
