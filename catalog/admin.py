@@ -55,9 +55,16 @@ def tag_chips_html(tags_by_facet: dict) -> str:
     for facet, product_tags in tags_by_facet.items():
         chips = format_html_join(
             "",
-            '<span class="ss-chip" style="border-color:{}" title="{} · {}">{}</span>',
+            '<span class="ss-chip" style="border-color:{}" title="{} · {}{}">{}{}</span>',
             (
-                (FACET_COLOURS.get(facet, "#868e96"), pt.get_status_display(), f"{pt.confidence:.2f}", pt.tag.name)
+                (
+                    FACET_COLOURS.get(facet, "#868e96"),
+                    pt.get_status_display(),
+                    f"{pt.confidence:.2f}",
+                    " · read from the product's text" if pt.evidence == ProductTag.Evidence.TEXT else "",
+                    pt.tag.name,
+                    " (text)" if pt.evidence == ProductTag.Evidence.TEXT else "",
+                )
                 for pt in product_tags
             ),
         )
