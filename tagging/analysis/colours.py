@@ -58,18 +58,23 @@ class NamedColour:
     confidence: float
 
 
+_LEVELS = np.arange(256) / 255.0
+_LINEAR = np.where(_LEVELS > 0.04045, ((_LEVELS + 0.055) / 1.055) ** 2.4, _LEVELS / 12.92)  # per 8-bit level
+
+
 def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     """sRGB (…, 3) uint8 → CIELAB (D65)."""
-    values = rgb.astype(np.float64) / 255.0
-    linear = np.where(values > 0.04045, ((values + 0.055) / 1.055) ** 2.4, values / 12.92)
+    linear = _LINEAR[rgb]
     matrix = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
     xyz = linear @ matrix.T / np.array([0.95047, 1.0, 1.08883])
     f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
     return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], axis=-1)
 
 
-_NAMES = np.array([name for name, references in REFERENCE_COLOURS.items() for _ in references])
+_NAMES = list(REFERENCE_COLOURS)
+_NAME_OF_REFERENCE = np.repeat(np.arange(len(_NAMES)), [len(references) for references in REFERENCE_COLOURS.values()])
 _REFERENCE_LAB = srgb_to_lab(np.array([ref for refs in REFERENCE_COLOURS.values() for ref in refs], dtype=np.uint8))
+_REFERENCE_SQUARED = (_REFERENCE_LAB * _REFERENCE_LAB).sum(axis=1)[None, :]
 
 
 def product_pixels(image: Image.Image) -> tuple[np.ndarray, int, float]:
@@ -106,24 +111,24 @@ def dominant_colours(image: Image.Image) -> list[NamedColour]:
     product, looked_at, backdrop_lightness = product_pixels(image)
     if len(product) < _MIN_PRODUCT_SHARE * looked_at:
         return []
-    distances = np.linalg.norm(product[:, None, :] - _REFERENCE_LAB[None, :, :], axis=2)
-    nearest = distances.argmin(axis=1)
-    nearest_distance = distances[np.arange(len(product)), nearest]
-    names = _NAMES[nearest]
+    # |p − r|² = |p|² − 2 p·r + |r|²: one matrix product instead of an (N, refs, 3) temporary.
+    squared = (product * product).sum(axis=1)[:, None] - 2 * product @ _REFERENCE_LAB.T + _REFERENCE_SQUARED
+    nearest = squared.argmin(axis=1)
+    nearest_distance = np.sqrt(np.maximum(squared[np.arange(len(product)), nearest], 0.0))
+    named = _NAME_OF_REFERENCE[nearest]
+    counts = np.bincount(named, minlength=len(_NAMES))
+    distance_sums = np.bincount(named, weights=nearest_distance, minlength=len(_NAMES))
     found = []
-    for name in dict.fromkeys(_NAMES.tolist()):
-        chosen = names == name
-        share = float(chosen.mean())
-        if not share:
-            continue
-        distance = float(nearest_distance[chosen].mean())
+    for index in np.flatnonzero(counts):
+        share = float(counts[index] / len(product))
+        distance = float(distance_sums[index] / counts[index])
         # Dominance and closeness to the named colour both make the name more certain.
         closeness = min(1.0, max(0.0, 1 - (distance - 8) / 40))
         confidence = min(0.97, (0.55 + 0.45 * share) * closeness)
         if backdrop_lightness < _DARK_BACKDROP:
             confidence *= _IN_THE_DARK  # colours of an underexposed photo are guesses: staff decide
         confidence = round(confidence, 3)
-        found.append(NamedColour(name=name, share=share, distance=distance, confidence=confidence))
+        found.append(NamedColour(name=_NAMES[index], share=share, distance=distance, confidence=confidence))
     found.sort(key=lambda colour: colour.share, reverse=True)
     second = [
         colour
