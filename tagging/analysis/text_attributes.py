@@ -3,8 +3,8 @@
 Offline, pixels give a colour but not a material, style or category; the shop's own words
 usually do ("bamboo", "woven", "striped", "linen"). Each canonical tag's name and synonyms
 of the category, material, style, pattern and season facets are looked for as whole words,
-singular or plural, the longest phrase first ("coffee mug" before "coffee"). A phrase right
-after "no", "not", "without" or "non", or right before "free", does not count.
+singular or plural, the longest phrase first ("coffee mug" before "coffee"). A denied phrase
+("no leather", "not made of leather", "leather-free") does not count.
 
 How a value was found sets its confidence, so staff can read it back:
 
@@ -46,6 +46,7 @@ AMBIGUOUS_IN_PROSE: dict[str, frozenset[str]] = {
     Facet.SEASON: frozenset({"fall", "any", "all", "none"}),
 }
 _NEGATIONS = frozenset({"no", "not", "without", "non"})
+_FILLERS = frozenset({"made", "of", "any", "real", "genuine", "using", "from", "in", "a", "an", "the"})
 _QUALIFIERS = frozenset({"with", "for", "in", "from", "by", "and"})  # the title's head noun comes before these
 _WORDS = re.compile(r"[^\s/+]+")
 
@@ -135,9 +136,13 @@ def _matches(words: list[str], index: dict[tuple[str, ...], list[_Term]], longes
 
 
 def _negated(words: list[str], position: int, length: int) -> bool:
-    before = words[max(0, position - 3) : position]
-    after = words[position + length : position + length + 1]
-    return bool(_NEGATIONS.intersection(before)) or after == ["free"]
+    """Denied: "leather-free", "no leather", "not made of leather" (but not "non-slip rubber")."""
+    if words[position + length : position + length + 1] == ["free"]:
+        return True
+    before = position - 1
+    while before >= 0 and words[before] in _FILLERS:
+        before -= 1
+    return before >= 0 and words[before] in _NEGATIONS
 
 
 def _vocabulary_index() -> dict[tuple[str, ...], list[_Term]]:

@@ -64,6 +64,12 @@ def test_denied_values_are_not_tags():
     assert not {value for facet, value in found if facet == "material"}
 
 
+def test_a_denial_reaches_only_the_phrase_it_is_about():
+    found = _found("No-iron cotton shirt", "Non-slip rubber sole.")
+
+    assert {value for facet, value in found if facet == "material"} == {"cotton", "rubber"}
+
+
 def test_words_that_mean_something_else_in_prose_are_not_tags():
     found = _found("Light blue top quality tote", "Spot clean only; will not fall apart. Simple to check.")
 
