@@ -43,7 +43,11 @@ def tag_chips_html(tags_by_facet: dict, *, review_url: str = "") -> str:
         chips = []
         for pt in product_tags:
             colour = FACET_COLOURS.get(facet, "#868e96")
+            from_text = pt.evidence == ProductTag.Evidence.TEXT
             title = f"{pt.get_status_display()} · {pt.confidence:.2f}"
+            if from_text:
+                title += " · read from the product's text"
+            name = f"{pt.tag.name} (text)" if from_text else pt.tag.name
             if pt.status == ProductTag.Status.NEEDS_REVIEW:
                 chips.append(
                     format_html(
@@ -52,7 +56,7 @@ def tag_chips_html(tags_by_facet: dict, *, review_url: str = "") -> str:
                         colour,
                         title,
                         review_url,
-                        pt.tag.name,
+                        name,
                     )
                 )
             else:
@@ -61,7 +65,7 @@ def tag_chips_html(tags_by_facet: dict, *, review_url: str = "") -> str:
                         '<span class="ss-chip ss-chip-applied" style="border-color:{}" title="{}">{}</span>',
                         colour,
                         title,
-                        pt.tag.name,
+                        name,
                     )
                 )
         rows.append(

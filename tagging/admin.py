@@ -35,8 +35,19 @@ class ProductTagEventInline(ReadOnlyInline):
 
 @admin.register(ProductTag)
 class ProductTagAdmin(admin.ModelAdmin):
-    list_display = ("product", "tag", "facet", "confidence", "band", "source", "status", "model", "reviewed_by")
-    list_filter = ("status", "band", "source", "tag__facet", "model")
+    list_display = (
+        "product",
+        "tag",
+        "facet",
+        "confidence",
+        "band",
+        "source",
+        "evidence",
+        "status",
+        "model",
+        "reviewed_by",
+    )
+    list_filter = ("status", "band", "source", "evidence", "tag__facet", "model")
     search_fields = ("product__sku", "product__title", "tag__name")
     list_select_related = ("product", "tag", "reviewed_by")
     readonly_fields = (
@@ -45,6 +56,7 @@ class ProductTagAdmin(admin.ModelAdmin):
         "confidence",
         "band",
         "source",
+        "evidence",
         "status",
         "analysis",
         "image",

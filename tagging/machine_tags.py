@@ -80,17 +80,17 @@ def apply_machine_tags(
     all events are added to it instead, for the caller to save.
     """
     product = image.product
-    chosen: dict[int, tuple[Tag, float]] = {}
+    chosen: dict[int, tuple[Tag, float, str]] = {}  # tag id → (tag, confidence, evidence)
     for finding in _capped(findings.tags):
         tag = vocabulary.resolve(facet=finding.facet, value=finding.value, analysis=analysis)
         if tag is not None and (tag.pk not in chosen or finding.confidence > chosen[tag.pk][1]):
-            chosen[tag.pk] = (tag, finding.confidence)
+            chosen[tag.pk] = (tag, finding.confidence, ProductTag.Evidence(finding.evidence))
     if current is None:
         current = list(ProductTag.objects.filter(product=product))
     existing = {row.tag_id: row for row in current if row.tag_id in chosen}
     events: list[ProductTagEvent] = []
     fresh = []
-    for tag, confidence in chosen.values():
+    for tag, confidence, evidence in chosen.values():
         status, band = status_for(confidence=confidence, tag=tag)
         if tag.pk not in existing:
             fresh.append(
@@ -100,6 +100,7 @@ def apply_machine_tags(
                     confidence=confidence,
                     band=band,
                     source=ProductTag.Source.AI,
+                    evidence=evidence,
                     status=status,
                     analysis=analysis,
                     image=image,
@@ -114,13 +115,20 @@ def apply_machine_tags(
         events.extend(tag_event_row(row, _creation_action(row), analysis=analysis, before="") for row in created)
     changed = any(row.status == ProductTag.Status.APPLIED for row in (fresh if writes is not None else created))
     existing.update(raced)
-    for tag, confidence in chosen.values():
+    for tag, confidence, evidence in chosen.values():
         row = existing.get(tag.pk)
         if row is None or row.is_human_decision or row.analysis_id == analysis.pk:
             continue  # just created, staff decided, or this analysis already wrote it (a re-run)
         status, band = status_for(confidence=confidence, tag=tag)
         before = row.status
-        changes = {"confidence": confidence, "status": status, "band": band, "analysis": analysis, "image": image}
+        changes = {
+            "confidence": confidence,
+            "status": status,
+            "band": band,
+            "evidence": evidence,
+            "analysis": analysis,
+            "image": image,
+        }
         if not _update_undecided(row, **changes, model=analysis.model):
             continue  # staff decided on it a moment ago
         events.append(tag_event_row(row, ProductTagEvent.Action.UPDATED, analysis=analysis, before=before))

@@ -144,11 +144,23 @@ class ProductTag(models.Model):
         MEDIUM = "medium", "Medium"
         LOW = "low", "Low"
 
+    class Evidence(models.TextChoices):
+        VISION = "vision", "Image"
+        TEXT = "text", "Product text"
+
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="product_tags")
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="product_tags")
     confidence = models.FloatField(default=1.0)
     band = models.CharField(max_length=6, choices=Band.choices, default=Band.HIGH)
     source = models.CharField(max_length=5, choices=Source.choices, default=Source.AI)
+    evidence = models.CharField(
+        "found in",
+        max_length=6,
+        choices=Evidence.choices,
+        blank=True,
+        help_text="What a machine found the tag in: the image, or the product's title and description. "
+        "Blank for tags staff added.",
+    )
     status = models.CharField(max_length=12, choices=Status.choices, db_index=True)
     analysis = models.ForeignKey(
         ImageAnalysis, null=True, blank=True, on_delete=models.SET_NULL, related_name="product_tags"

@@ -26,7 +26,7 @@ from llm.types import ChatRequest
 from tagging import vocabulary
 from tagging.analysis.local import ANALYSER_NAME as LOCAL_ANALYSER
 from tagging.analysis.local import MODEL_NAME as LOCAL_MODEL
-from tagging.analysis.local import analyse_locally
+from tagging.analysis.local import analyse_locally, with_this_products_text
 from tagging.analysis.parsing import Findings, MalformedModelOutput, parse_answer
 from tagging.analysis.prepare import MIN_MODEL_IMAGE_SIDE, MODEL_IMAGE_SIDE, prepare_image
 from tagging.analysis.prompts import PROMPT_VERSION, messages_for
@@ -285,8 +285,11 @@ def _reused_outcome(*, source: ImageAnalysis, analysis: ImageAnalysis, image: Pr
             parts=report.get("parts", {}),
             reasons=report.get("reasons", []),
         )
+    findings = Findings.from_json(source.result)
+    if source.analyser == LOCAL_ANALYSER:  # what it read from text belongs to its product, not to the bytes
+        findings = with_this_products_text(findings, workflow=source.workflow, product=image.product)
     return _Outcome(
-        findings=Findings.from_json(source.result),
+        findings=findings,
         quality=quality,
         fields={
             "reused_from": source,
@@ -317,7 +320,7 @@ def _analyse(*, analysis: ImageAnalysis, image: ProductImage, workflow: str) -> 
     if workflow == ImageAnalysis.Workflow.QUALITY:
         return _Outcome(findings=Findings(), quality=quality, fields={"analyser": LOCAL_ANALYSER, "model": LOCAL_MODEL})
     if not gateway.is_configured(route=analysis.route or ROUTE):
-        findings = analyse_locally(prepared.pixels, workflow=workflow)
+        findings = analyse_locally(prepared.pixels, workflow=workflow, product=image.product)
         return _Outcome(findings=findings, quality=quality, fields={"analyser": LOCAL_ANALYSER, "model": LOCAL_MODEL})
     return _ask_model(analysis=analysis, image=image, workflow=workflow, jpeg=prepared.jpeg, quality=quality)
 

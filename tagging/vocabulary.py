@@ -5,15 +5,18 @@ Anything else becomes a *proposed* tag that staff accept, merge or ignore: an an
 never add to the canonical vocabulary on its own.
 
 What ``resolve`` found is remembered in-process, since the same few hundred values come
-back image after image. Every save or delete of a Tag or TagSynonym bumps a version kept
-in Django's cache once its transaction commits; each process compares it with its own at
-most every SHELFSIGHT_VOCABULARY_RECHECK_SECONDS (default 1 s) and forgets everything when
-it changed, so staff edits reach every worker within that period.
+back image after image, and so is what is built from the whole vocabulary (``remembered``).
+Every save or delete of a Tag or TagSynonym bumps a version kept in Django's cache once its
+transaction commits; each process compares it with its own at most every
+SHELFSIGHT_VOCABULARY_RECHECK_SECONDS (default 1 s) and forgets everything when it changed,
+so staff edits reach every worker within that period.
 """
 
 import re
 import threading
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -22,6 +25,7 @@ from django.utils.text import slugify
 
 from tagging.models import Facet, Tag, TagSynonym
 
+T = TypeVar("T")
 _SPACES = re.compile(r"\s+")
 _STRIPPED = re.compile(r"[^\w\s&'/+]")
 _KEEP_FINAL_S = ("ss", "us", "is", "ous", "ics", "ies")
@@ -155,11 +159,12 @@ class _Memo:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._tags: dict[tuple[str, str], Tag] = {}
+        self._derived: dict[str, object] = {}
         self._version: object = None
         self._checked_at = 0.0
 
-    def get(self, key: tuple[str, str]) -> tuple[object, Tag | None]:
-        """(the version the answer belongs to, the remembered tag or None)."""
+    def version(self) -> object:
+        """The version this process holds, compared with the cache's at most every recheck period."""
         now = time.monotonic()
         if self._version is None or now - self._checked_at >= _recheck_seconds():
             version = cache.get(VERSION_KEY)
@@ -167,9 +172,25 @@ class _Memo:
                 version = _initial_version()
             with self._lock:
                 if version != self._version:
-                    self._tags, self._version = {}, version
+                    self._tags, self._derived, self._version = {}, {}, version
                 self._checked_at = now
-        return self._version, self._tags.get(key)
+        return self._version
+
+    def get(self, key: tuple[str, str]) -> tuple[object, Tag | None]:
+        """(the version the answer belongs to, the remembered tag or None)."""
+        version = self.version()
+        return version, self._tags.get(key)
+
+    def derived(self, name: str, build: Callable[[], T]) -> T:
+        version = self.version()
+        with self._lock:
+            if name in self._derived:
+                return self._derived[name]
+        value = build()
+        with self._lock:
+            if version == self._version:
+                self._derived[name] = value
+        return value
 
     def put(self, key: tuple[str, str], tag: Tag, *, version: object) -> None:
         with self._lock:
@@ -178,10 +199,16 @@ class _Memo:
 
     def forget(self) -> None:
         with self._lock:
-            self._tags, self._version, self._checked_at = {}, None, 0.0
+            self._tags, self._derived, self._version, self._checked_at = {}, {}, None, 0.0
 
 
 _memo = _Memo()
+
+
+def remembered(name: str, build: Callable[[], T]) -> T:
+    """``build()``, something computed from the whole vocabulary, kept in this process until the
+    vocabulary changes (forgotten with the resolved values, within the recheck period)."""
+    return _memo.derived(name, build)
 
 
 def forget() -> None:

@@ -36,6 +36,10 @@ class ProductTagSerializer(serializers.Serializer):
     confidence = serializers.FloatField()
     band = serializers.CharField()
     source = serializers.CharField()
+    evidence = serializers.CharField(
+        help_text="What a machine found the tag in: `vision` (the image) or `text` (the product's title and "
+        "description); empty for tags staff added."
+    )
 
 
 class ProductSummarySerializer(serializers.ModelSerializer):

@@ -23,13 +23,19 @@ class MalformedModelOutput(Exception):
     """The answer was not JSON or did not match the schema; the message says why."""
 
 
+VISION = "vision"
+TEXT = "text"
+
+
 @dataclass(frozen=True)
 class Finding:
-    """One thing seen in the image: a facet value and how sure the analyser is (0–1)."""
+    """One thing found: a facet value, how sure the analyser is (0–1), and what it was found in:
+    the image (VISION) or the product's own title and description (TEXT)."""
 
     facet: str
     value: str
     confidence: float
+    evidence: str = VISION
 
 
 @dataclass
@@ -41,7 +47,12 @@ class Findings:
 
     def as_json(self) -> dict:
         return {
-            "tags": [[finding.facet, finding.value, round(finding.confidence, 3)] for finding in self.tags],
+            # [facet, value, confidence], and the evidence as a fourth item when it is not the image.
+            "tags": [
+                [finding.facet, finding.value, round(finding.confidence, 3)]
+                + ([finding.evidence] if finding.evidence != VISION else [])
+                for finding in self.tags
+            ],
             "prohibited": {signal: round(confidence, 3) for signal, confidence in self.prohibited.items()},
         }
 
@@ -49,8 +60,15 @@ class Findings:
     def from_json(cls, data: dict | None) -> "Findings":
         data = data or {}
         return cls(
-            tags=[Finding(facet, value, float(confidence)) for facet, value, confidence in data.get("tags", [])],
+            tags=[Finding(tag[0], tag[1], float(tag[2]), *tag[3:4]) for tag in data.get("tags", [])],
             prohibited={signal: float(value) for signal, value in data.get("prohibited", {}).items()},
+        )
+
+    def seen_in_image(self) -> "Findings":
+        """These findings without those read from the product's text (which belong to one product,
+        not to the image's bytes)."""
+        return Findings(
+            tags=[finding for finding in self.tags if finding.evidence == VISION], prohibited=dict(self.prohibited)
         )
 
 

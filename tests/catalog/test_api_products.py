@@ -20,7 +20,11 @@ def client():
 
 def tag(product, facet, slug, status=ProductTag.Status.APPLIED, confidence=0.95):
     return ProductTag.objects.create(
-        product=product, tag=TagFactory(facet=facet, name=slug), status=status, confidence=confidence
+        product=product,
+        tag=TagFactory(facet=facet, name=slug),
+        status=status,
+        confidence=confidence,
+        evidence=ProductTag.Evidence.VISION,
     )
 
 
@@ -161,7 +165,9 @@ def test_detail_has_images_tags_by_facet_and_quality(client, shelf):
 
 def test_detail_leaves_out_tags_waiting_for_review(client, shelf):
     assert client.get("/api/products/blue-pan/").json()["tags"] == {
-        "colour": [{"slug": "blue", "name": "blue", "confidence": 0.95, "band": "high", "source": "ai"}]
+        "colour": [
+            {"slug": "blue", "name": "blue", "confidence": 0.95, "band": "high", "source": "ai", "evidence": "vision"}
+        ]
     }
 
 

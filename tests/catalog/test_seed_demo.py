@@ -66,3 +66,39 @@ def test_the_generated_password_file_is_private(settings, tmp_path):
     settings.SHELFSIGHT_ADMIN_PASSWORD = ""
     call_command("seed_demo", products=1)
     assert (tmp_path / "demo-admin-password").stat().st_mode & 0o777 == 0o600
+@pytest.mark.slow  # the whole 240-product demo, every photo analysed: about a minute of CPU
+def test_the_seeded_demo_without_a_key_gets_tags_beyond_colour_and_flags_only_the_bad_shots(
+    settings, tmp_path, model_server, sync_tasks, django_capture_on_commit_callbacks
+):
+    from catalog.demo import BLURRED, DARK, SHARP, demo_products
+    from tagging.models import Flag, ImageAnalysis, ProductTag
+
+    settings.VAR_DIR = tmp_path
+    settings.OPENAI_API_KEY = ""
+    settings.OPENAI_BASE_URL = model_server.base_url
+    settings.SHELFSIGHT_ANALYSIS_BATCH = 1  # inline, on the test's own connection
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", admin_password="demo-pass-123")
+
+    photo = {demo.sku: demo.photo for demo in demo_products(240)}
+    assert Product.objects.count() == 240
+    assert ImageAnalysis.objects.filter(status=ImageAnalysis.Status.SUCCEEDED, analyser="local").count() == 240
+    tags = ProductTag.objects.exclude(status__in=[ProductTag.Status.REJECTED, ProductTag.Status.SUPERSEDED])
+    with_colour = set(tags.filter(tag__facet="colour").values_list("product__sku", flat=True))
+    beyond_colour = tags.filter(status=ProductTag.Status.APPLIED).exclude(tag__facet="colour")
+    applied_beyond_colour = set(beyond_colour.values_list("product__sku", flat=True))
+    flagged = dict(
+        Flag.objects.filter(kind=Flag.Kind.QUALITY, status=Flag.Status.OPEN).values_list("product__sku", "reason")
+    )
+    sharp = [sku for sku, shot in photo.items() if shot == SHARP]
+
+    assert len(applied_beyond_colour) >= 0.8 * 240
+    assert with_colour == set(photo)
+    assert len([sku for sku in sharp if sku in flagged]) <= 0.02 * len(sharp)
+    assert {sku: flagged.get(sku) for sku, shot in photo.items() if shot == BLURRED} == {
+        sku: "blurry" for sku, shot in photo.items() if shot == BLURRED
+    }
+    assert {sku: flagged.get(sku) for sku, shot in photo.items() if shot == DARK} == {
+        sku: "underexposed" for sku, shot in photo.items() if shot == DARK
+    }
+    assert not Product.objects.filter(status=Product.Status.HELD).exists()
