@@ -22,7 +22,6 @@ Two figures per side:
 """
 
 import argparse
-import importlib
 import json
 import os
 import statistics
@@ -31,6 +30,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from http_timing import time_http_sends  # bench/ is this script's folder, first on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -50,26 +51,6 @@ def ensure_litellm() -> None:
     )
 
 
-def time_http_sends() -> list[int]:
-    """Add the time every HTTP exchange takes to the returned one-item list (the openai SDK 3.x
-    sends through httpx2; older ones, and LiteLLM's own calls, through httpx)."""
-    in_send = [0]
-    for name in ("httpx", "httpx2"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        real_send = module.Client.send
-
-        def timed_send(self, *args, real_send=real_send, **kwargs):
-            began = time.perf_counter_ns()
-            try:
-                return real_send(self, *args, **kwargs)
-            finally:
-                in_send[0] += time.perf_counter_ns() - began
-
-        module.Client.send = timed_send
-    return in_send
 
 
 def median_us(samples: list[int]) -> float:

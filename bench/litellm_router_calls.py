@@ -8,7 +8,6 @@ interleaved call by call, and prints one JSON object: {"router": [ns...], "bare"
 spent inside httpx's Client.send (the HTTP exchange itself), see bench/litellm_compare.py.
 """
 
-import importlib
 import json
 import os
 import sys
@@ -20,6 +19,7 @@ os.environ.setdefault("LITELLM_LOG", "ERROR")
 
 import litellm
 import openai
+from http_timing import time_http_sends  # bench/ is this script's folder, first on sys.path
 from litellm import Router
 
 MODEL = "gemini-2.5-flash"
@@ -27,25 +27,6 @@ MESSAGES = [{"role": "user", "content": "ping"}]
 WARM_UP = 20
 
 
-def time_http_sends() -> list[int]:
-    """The same as bench/litellm_compare.py's (this file runs in another environment)."""
-    in_send = [0]
-    for name in ("httpx", "httpx2"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        real_send = module.Client.send
-
-        def timed_send(self, *args, real_send=real_send, **kwargs):
-            began = time.perf_counter_ns()
-            try:
-                return real_send(self, *args, **kwargs)
-            finally:
-                in_send[0] += time.perf_counter_ns() - began
-
-        module.Client.send = timed_send
-    return in_send
 
 
 def main() -> None:
