@@ -136,13 +136,17 @@ def test_answer_that_breaks_the_schema_fails_with_the_reason_and_writes_no_tags(
     assert not ProductTag.objects.exists()
 
 
-def test_confidence_without_a_number_is_a_schema_failure(product_image, provider_settings, answering):
+def test_a_value_without_a_confidence_is_dropped_with_a_note_and_the_image_still_tagged(
+    product_image, provider_settings, answering
+):
     answering(full_answer(co="navy"))
 
     analysis = services.analyze_image(image_id=product_image.pk)
 
-    assert analysis.status == ImageAnalysis.Status.FAILED
-    assert "a/1" in analysis.error
+    assert analysis.status == ImageAnalysis.Status.SUCCEEDED
+    assert "a/1" in analysis.result["notes"][0]
+    names = set(ProductTag.objects.filter(product=product_image.product).values_list("tag__name", flat=True))
+    assert "cotton" in names and "navy" not in names
 
 
 def test_gateway_failure_ends_as_a_failed_analysis_not_an_exception(product_image, provider_settings, model_server):
