@@ -118,6 +118,12 @@ def complete(request: ChatRequest) -> ChatResult:
         except openai_compatible.ProviderCallFailed as failure:
             _record_failure(attempt, failure)
             continue
+        if request.validate is not None:
+            try:
+                request.validate(response.text)
+            except ValueError as refusal:
+                _record_unusable(attempt, response, refusal)
+                continue
         return _succeeded(
             attempt,
             text=response.text,
@@ -373,6 +379,30 @@ def _record_failure(attempt: _Attempt, failure: openai_compatible.ProviderCallFa
         )
         if opened:
             logger.warning("circuit opened for %s for %ss", deployment.key, route.breaker_cooldown_seconds)
+    if attempt.step.arm == LLMCall.Arm.CANARY:
+        canary.evaluate(route, circuit_opened=opened)
+
+
+def _record_unusable(attempt: _Attempt, response: openai_compatible.ProviderResponse, refusal: ValueError) -> None:
+    """An answer the caller refused: billed like any answer, counted like any failure (breaker, canary)."""
+    deployment, route = attempt.deployment, attempt.plan.route
+    cost = cost_usd(price=deployment.price, input_tokens=response.input_tokens, output_tokens=response.output_tokens)
+    _settle(attempt, cost)
+    _log(
+        attempt,
+        latency_ms=response.latency_ms,
+        input_tokens=response.input_tokens,
+        output_tokens=response.output_tokens,
+        cost_usd=cost,
+        outcome=LLMCall.Outcome.UNUSABLE,
+        error_class=type(refusal).__name__,
+        error_message=str(refusal)[:500],
+    )
+    logger.warning("route %s: %s answered unusably, trying the next model", attempt.request.route, deployment.model)
+    attempt.failures.append(f"{deployment.model}: unusable answer")
+    opened = breaker.record_failure(
+        deployment.key, failures=route.breaker_failures, cooldown_seconds=route.breaker_cooldown_seconds
+    )
     if attempt.step.arm == LLMCall.Arm.CANARY:
         canary.evaluate(route, circuit_opened=opened)
 

@@ -1,5 +1,6 @@
 """The gateway's request and result: the whole contract between callers and the llm app."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -13,6 +14,9 @@ class ChatRequest:
     ``json_schema`` (strict) to models that support it, ``json_object`` otherwise.
     ``routing_key`` keeps one item on one canary arm (an image's SHA-256, a session id).
     ``tier`` overrides the route's own tier choice (budget / efficient / premium).
+    ``validate`` is called with an answer's text and raises ValueError when the answer is
+    unusable: the gateway then logs that call as a failure of its model (outcome "unusable")
+    and moves on to the next model of the chain, as after a 5xx.
     """
 
     route: str
@@ -26,6 +30,7 @@ class ChatRequest:
     max_output_tokens: int | None = None
     temperature: float | None = 0.0
     metadata: dict[str, Any] = field(default_factory=dict)
+    validate: Callable[[str], Any] | None = None
 
 
 @dataclass(frozen=True)
