@@ -89,7 +89,11 @@ class Command(BaseCommand):
         )
         analyses = report["analyses"]
         out("")
-        out(f"Image analyses: {analyses['analyses']} " + _counts(analyses["by_status"]))
+        out(
+            f"Image analyses: {analyses['analyses']} "
+            + _counts(analyses["by_status"])
+            + f" (failed, retry to come: {analyses['retrying']})"
+        )
         out(
             "Failure reasons: "
             + (", ".join(f"{r['reason']} ×{r['count']}" for r in analyses["failure_reasons"]) or "none")
