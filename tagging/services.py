@@ -12,6 +12,7 @@ Writing an analysis's tags lives in tagging.machine_tags.
 """
 
 import base64
+import gc
 import logging
 import threading
 import uuid
@@ -175,6 +176,17 @@ def _threads() -> ThreadPoolExecutor:
         if _pool is None:
             _pool = ThreadPoolExecutor(max_workers=ANALYSIS_THREADS, thread_name_prefix="analysis")
         return _pool
+
+
+def release_analysis_threads() -> None:
+    """Stop the pool: its threads end, and collecting what they held closes their database
+    connections (a test database cannot be dropped while they are open)."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True)
+        gc.collect()
 
 
 def _outcome_in_thread(analysis: ImageAnalysis) -> Outcome:
