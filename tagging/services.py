@@ -51,7 +51,7 @@ ROUTE = queueing.ROUTE
 PROVIDER_ANALYSER = "provider"
 MAX_OUTPUT_TOKENS = 400
 # Typical usage of one full analysis, measured by bench/tagging_cost.py (see BENCHMARKS.md).
-TYPICAL_INPUT_TOKENS = 445
+TYPICAL_INPUT_TOKENS = 480
 TYPICAL_OUTPUT_TOKENS = 45
 # A batch's model calls wait on the provider, not the CPU: this many run side by side.
 ANALYSIS_THREADS = 8

@@ -1,4 +1,5 @@
-"""No file of the project imports a file that imports it back, directly or in a circle.
+"""No file of the project imports a file that imports it back, directly or in a circle, and
+no module imports another's private (underscore) names.
 
 The graph is read from the source with ``ast``: every ``import`` and ``from … import`` of a
 first-party module, at module level or inside a function alike (an import moved into a
@@ -99,3 +100,19 @@ def test_the_cycle_finder_finds_a_circle_of_three():
 
 def test_no_module_of_the_project_imports_itself_back():
     assert cycles(import_graph()) == []
+
+
+def private_names_imported() -> list[str]:
+    """``module: from other import _name`` for every first-party module that does it."""
+    known = module_files()
+    found = []
+    for name, path in known.items():
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in FIRST_PARTY:
+                private = [alias.name for alias in node.names if alias.name.startswith("_")]
+                found.extend(f"{name}: from {node.module} import {alias}" for alias in private)
+    return found
+
+
+def test_no_module_imports_another_modules_private_names():
+    assert private_names_imported() == []

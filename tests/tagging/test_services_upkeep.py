@@ -41,7 +41,7 @@ def test_estimate_is_typical_usage_at_the_route_price(db, provider_settings):
         services.TYPICAL_OUTPUT_TOKENS
     ) * Decimal("2.50")
     assert estimate == pytest.approx(expected / 1000, rel=Decimal("0.001"))
-    assert estimate <= Decimal("0.25")
+    assert estimate <= Decimal("0.35")  # the cost goal per 1,000 images (bench/tagging_cost.py)
 
 
 def test_estimate_is_zero_when_the_local_analyser_would_run(db, settings):
