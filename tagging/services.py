@@ -376,7 +376,9 @@ def _record(*, analysis: ImageAnalysis, outcome: Outcome) -> bool:
         }
     held = ImageAnalysis.objects.filter(pk=analysis.pk, claim=analysis.claim, status=ImageAnalysis.Status.RUNNING)
     if not held.update(**changes):
-        return False  # taken over by another run after this one's lease expired: its outcome stands
+        # Taken over by another run after this one's lease expired: that run's outcome stands.
+        logger.warning("Analysis %s was taken over by another run; this run's outcome is dropped", analysis.pk)
+        return False
     for name, value in changes.items():
         setattr(analysis, name, value)
     if outcome.findings is None:
