@@ -95,3 +95,18 @@ def test_work_of_a_lost_task_recovers_within_a_few_minutes_by_default(
     assert set(ImageAnalysis.objects.values_list("status", flat=True)) == {"succeeded"}
     assert ImageAnalysis.objects.count() == 2 and len(model_server.chat_requests) == 2
     assert waiting.analyses.get().attempts == 1
+
+
+@pytest.mark.django_db
+def test_the_migrations_schedule_the_retries_every_minute_once():
+    import importlib
+
+    from django.apps import apps
+    from django_q.models import Schedule
+
+    migration = importlib.import_module("tagging.migrations.0007_retry_schedule")
+    migration.create(apps, None)  # again: still one
+
+    (schedule,) = Schedule.objects.filter(func="tagging.tasks.retry_due_analyses_task")
+    assert (schedule.name, schedule.schedule_type, schedule.minutes) == ("tagging: retry due analyses", "I", 1)
+    assert not Schedule.objects.filter(name="tagging: sweep stuck analyses").exists()
