@@ -36,8 +36,9 @@ def main() -> None:
             text=True,
         )
     for line in result.stdout.splitlines():
-        if line.startswith(("after the first round", "requests per image")) or " passed" in line or " failed" in line:
-            print(line.strip(". "))
+        line = line.strip(". ")
+        if line.startswith(("after the first round", "requests per image", "failed after")) or " passed" in line:
+            print(line)
     sys.exit(result.returncode)
 
 

@@ -3,7 +3,7 @@ test_fault_injection.py in a process with a file database).
 
 30% 429 with Retry-After, 10% 500, 5% hangs past the client timeout, 5% truncated JSON. The
 images are queued by ``backfill_tags`` and analysed by its tasks (inline here: a batch of 16
-per task, their calls side by side), down a route of two models. Then the retry schedule runs
+per task, their calls side by side), down a route of three models. Then the retry schedule runs
 as it would 1 min, 10 min and 1 h later (the clock injected). Afterwards every image is
 tagged, none was sent to the provider more often than the retry policy allows, and each was
 billed for one answer.
@@ -35,7 +35,9 @@ from tests.fakes.openai_server import FakeOpenAIServer, FaultMix
 from tests.reliability.model_answers import tagging_answer
 
 IMAGES = int(os.environ.get("SHELFSIGHT_FAULT_IMAGES", "200"))
-CHAIN = ("gemini-2.5-flash", "gpt-4.1")
+# Three models, as a route with fallbacks has: at 50 % faults a failed attempt is then rare
+# enough that four attempts tag every image, so the check can demand all of them.
+CHAIN = ("gemini-2.5-flash", "gpt-4.1", "claude-sonnet-4.5")
 SDK_RETRIES = 2  # the production default: the SDK retries 429/5xx/timeouts itself, honouring Retry-After
 PROVIDER_FAULTS = FaultMix(rate_limited=0.30, server_error=0.10, hang=0.05, truncated=0.05, retry_after=0.05, seed=7)
 
@@ -125,6 +127,8 @@ def analysed_under_faults(file_database, django_db_blocker, faulty_provider):
             for delay in services.retry_delays():
                 cache.clear()  # the breaker's one-minute cooldown is long over when a retry is due
                 retried.append(services.retry_due_analyses(now=timezone.now() + timedelta(seconds=delay + 1)))
+                still_failed = list(ImageAnalysis.objects.failed().values_list("error", flat=True)[:5])
+                print("failed after the round:", still_failed)
     finally:
         Conf.SYNC = previous
     print("after the first round:", dict(first_round), "retried per round:", retried)
