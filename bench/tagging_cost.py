@@ -173,6 +173,7 @@ def main() -> None:
     from llm import gateway
     from llm.types import ChatRequest
     from tagging.analysis.prepare import prepare_image
+    from tagging.analysis.prompts import PROMPT_VERSION
     from tagging.models import ImageAnalysis
 
     verbose_usage = []
@@ -222,7 +223,7 @@ def main() -> None:
     print(f"images: {arguments.images}, analyses succeeded: {len(succeeded)}, reused (dedup, $0): {len(reused)}")
     print(f"{'design':28} {'in tok/img':>11} {'out tok/img':>12} {'$ per 1,000 images':>19}")
     for label, tokens_in, tokens_out in (
-        ("shelfsight (tagging-v1)", mean_in, mean_out),
+        (f"shelfsight ({PROMPT_VERSION})", mean_in, mean_out),
         ("verbose baseline", verbose_in, verbose_out),
     ):
         print(f"{label:28} {tokens_in:11.1f} {tokens_out:12.1f} {per_thousand(tokens_in, tokens_out):19.4f}")

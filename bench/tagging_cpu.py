@@ -8,7 +8,7 @@ image, preparing it, the gateway, parsing, vocabulary, tag writes, the queueing 
 follows. Prints ms of CPU and of wall time per image, SQL queries per image and the
 django-q2 tasks queued per image; ``--profile`` adds the top cProfile entries.
 
-    python bench/tagging_cpu.py --images 300 [--backend postgres] [--batch 8] [--profile]
+    python bench/tagging_cpu.py --images 300 [--backend postgres] [--profile]
 """
 
 import argparse
@@ -43,9 +43,6 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--queries", action="store_true", help="print the SQL statements of one image")
-    parser.add_argument(
-        "--batch", type=int, default=1, help="analyse N images a task, as a worker does (tagging.batches)"
-    )
     arguments = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="shelfsight-bench-cpu-"))
@@ -89,7 +86,7 @@ def main() -> None:
             if profiler:
                 profiler.enable()
             for image in timed:
-                analysis = analyze(image.pk, arguments.batch)
+                analysis = analyze_image(image_id=image.pk)
                 assert analysis.status == ImageAnalysis.Status.SUCCEEDED, analysis.error
             if profiler:
                 profiler.disable()
@@ -111,16 +108,6 @@ def main() -> None:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(arguments.top)
         print(out.getvalue())
-
-
-def analyze(image_id: int, batch: int):
-    """The image's analysis, taking up to ``batch`` - 1 queued images along (none left once done)."""
-    from tagging.batches import analyze_image_with_companions
-    from tagging.services import analyze_image
-
-    if batch <= 1:
-        return analyze_image(image_id=image_id)
-    return analyze_image_with_companions(image_id=image_id, companions=batch - 1)
 
 
 if __name__ == "__main__":

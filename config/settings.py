@@ -315,13 +315,14 @@ SHELFSIGHT_PROHIBITED_FLAG_AT = env_float("SHELFSIGHT_PROHIBITED_FLAG_AT", 0.7)
 # libjpeg scale that reaches the minimum and sent as is when within the maximum (BENCHMARKS.md).
 SHELFSIGHT_MODEL_IMAGE_SIDE = env_int("SHELFSIGHT_MODEL_IMAGE_SIDE", 768)
 SHELFSIGHT_MODEL_IMAGE_MIN_SIDE = env_int("SHELFSIGHT_MODEL_IMAGE_MIN_SIDE", 384)
-# An analysis task takes up to this many queued images in all (its own included), their model
-# calls on parallel threads and their writes in one transaction (tagging.batches); 1 = one each.
-# Each extra image is a thread with its own database connection in every worker process.
-SHELFSIGHT_ANALYSIS_BATCH = env_int("SHELFSIGHT_ANALYSIS_BATCH", 8)
-# The same for the tasks backfill_tags queues: bulk work favours fewer worker processes each
-# running more calls at once (BENCHMARKS.md), and nothing waits on any single image of it.
+# Images one analysis task carries when backfills, re-tags and retries queue them in bulk (an
+# upload's task carries its one image); their model calls run side by side on a few threads.
 SHELFSIGHT_BACKFILL_BATCH = env_int("SHELFSIGHT_BACKFILL_BATCH", 16)
+# Seconds from a failed analysis (provider unavailable, rate limited, timeout, circuit open,
+# unusable answer) to its next attempt; one retry per entry, then it stays failed (docs/tagging.md).
+SHELFSIGHT_ANALYSIS_RETRY_DELAYS = tuple(
+    int(seconds) for seconds in os.environ.get("SHELFSIGHT_ANALYSIS_RETRY_DELAYS", "60,600,3600").split(",") if seconds
+)
 SHELFSIGHT_ADMIN_PASSWORD = os.environ.get("SHELFSIGHT_ADMIN_PASSWORD", "")
 # How often each process checks whether staff changed tags or synonyms (tagging.vocabulary).
 SHELFSIGHT_VOCABULARY_RECHECK_SECONDS = env_float("SHELFSIGHT_VOCABULARY_RECHECK_SECONDS", 1.0)

@@ -1,6 +1,7 @@
 """Per-arm rolling statistics and the automatic canary rollback.
 
-After every call the canary makes, its last ``canary_window`` calls are compared with the
+After every call the canary makes, its last ``canary_window`` calls (failed and unusable
+answers count as errors; only calls since it was last enabled) are compared with the
 route's thresholds (error rate, and p95 latency against the primary's). Past either, the
 route's canary percentage drops to 0 (one conditional UPDATE, so two workers cannot both
 roll back), a CanaryEvent records the numbers and every process reloads the configuration.
@@ -34,13 +35,25 @@ def percentile(values: list[float], share: float) -> float | None:
     return ordered[rank - 1]
 
 
-def arm_stats(*, route: str, arm: str, model: str, window: int = 100) -> ArmStats:
-    rows = list(
-        LLMCall.objects.filter(route=route, arm=arm, model=model)
-        .exclude(outcome=LLMCall.Outcome.SKIPPED)
-        .order_by("-id")
-        .values_list("outcome", "latency_ms")[:window]
+def switched_off_at(*, route: str):
+    """When the route's canary was last switched off (rolled back, or set to 0 by staff); None if never."""
+    return (
+        CanaryEvent.objects.filter(route=route, new_percent=0)
+        .order_by("-created_at", "-id")
+        .values_list("created_at", flat=True)
+        .first()
     )
+
+
+def arm_stats(*, route: str, arm: str, model: str, window: int = 100) -> ArmStats:
+    """The arm's last ``window`` calls (skips aside). A canary's window starts afresh each time it
+    is enabled: calls made before it was last switched off never count again."""
+    calls = LLMCall.objects.filter(route=route, arm=arm, model=model).exclude(outcome=LLMCall.Outcome.SKIPPED)
+    if arm == LLMCall.Arm.CANARY:
+        since = switched_off_at(route=route)
+        if since is not None:
+            calls = calls.filter(created_at__gt=since)
+    rows = list(calls.order_by("-id").values_list("outcome", "latency_ms")[:window])
     errors = sum(1 for outcome, _ in rows if outcome != LLMCall.Outcome.SUCCESS)
     latencies = [latency for _, latency in rows]
     return ArmStats(

@@ -16,11 +16,10 @@ A deployment without a known price is never called (docs/providers.md, "Seed pri
 """
 
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -40,26 +39,6 @@ OVER_BUDGET = "over budget"
 DEADLINE_PASSED = "deadline passed"
 NO_PRICE = "no price set: staff must set one (admin, Model deployments) before it is called"
 PROBE_ROUTE = "check-provider"  # where check_provider's probe calls are logged
-
-
-_holding = threading.local()
-
-
-@contextmanager
-def holding_calls() -> Iterator[list[LLMCall]]:
-    """Within it, this thread's successful calls are kept as unsaved LLMCall rows in the list
-    it yields, for the caller to write with its own results in one transaction (a batch of
-    analyses: one INSERT and commit instead of one per call). The caller must save them.
-
-    Failed and skipped attempts, and a canary's calls, are written at once all the same: the
-    canary's judge and the circuit breaker read them.
-    """
-    previous = getattr(_holding, "calls", None)
-    _holding.calls = held = []
-    try:
-        yield held
-    finally:
-        _holding.calls = previous
 
 
 def is_configured(*, route: str) -> bool:
@@ -141,6 +120,12 @@ def complete(request: ChatRequest) -> ChatResult:
         except openai_compatible.ProviderCallFailed as failure:
             _record_failure(attempt, failure)
             continue
+        if request.validate is not None:
+            try:
+                request.validate(response.text)
+            except ValueError as refusal:
+                _record_unusable(attempt, response, refusal)
+                continue
         return _succeeded(
             attempt,
             text=response.text,
@@ -401,7 +386,7 @@ def _fallback_reason(plan: _Plan, failures: list[str]) -> str:
     return "; ".join(reasons)[:200]
 
 
-def _log(attempt: _Attempt, *, may_hold: bool = False, **fields) -> LLMCall:
+def _log(attempt: _Attempt, **fields) -> LLMCall:
     deployment = attempt.deployment
     call = LLMCall(
         request_id=attempt.request_id,
@@ -416,11 +401,7 @@ def _log(attempt: _Attempt, *, may_hold: bool = False, **fields) -> LLMCall:
         metadata=attempt.request.metadata,
         **fields,
     )
-    held = getattr(_holding, "calls", None)
-    if may_hold and held is not None:
-        held.append(call)
-    else:
-        call.save(force_insert=True)
+    call.save(force_insert=True)
     return call
 
 
@@ -432,7 +413,7 @@ def _record_skip(attempt: _Attempt, *, why: str) -> None:
 
 def _record_failure(attempt: _Attempt, failure: openai_compatible.ProviderCallFailed) -> None:
     _settle(attempt, Decimal(0))
-    deployment, route = attempt.deployment, attempt.plan.route
+    deployment = attempt.deployment
     outcome = {
         "timeout": LLMCall.Outcome.TIMEOUT,
         "rate_limited": LLMCall.Outcome.RATE_LIMITED,
@@ -452,11 +433,37 @@ def _record_failure(attempt: _Attempt, failure: openai_compatible.ProviderCallFa
         failure.error_class,
     )
     attempt.failures.append(f"{deployment.model}: {failure.kind}")
+    _count_failure(attempt, opens_circuit=failure.kind not in NOT_BREAKER_FAILURES)
+
+
+def _record_unusable(attempt: _Attempt, response: openai_compatible.ProviderResponse, refusal: ValueError) -> None:
+    """An answer the caller refused: billed like any answer, counted like any failure (breaker, canary)."""
+    deployment = attempt.deployment
+    cost = cost_usd(price=deployment.price, input_tokens=response.input_tokens, output_tokens=response.output_tokens)
+    _settle(attempt, cost)
+    _log(
+        attempt,
+        latency_ms=response.latency_ms,
+        input_tokens=response.input_tokens,
+        output_tokens=response.output_tokens,
+        cost_usd=cost,
+        outcome=LLMCall.Outcome.UNUSABLE,
+        error_class=type(refusal).__name__,
+        error_message=str(refusal)[:500],
+    )
+    logger.warning("route %s: %s answered unusably, trying the next model", attempt.request.route, deployment.model)
+    attempt.failures.append(f"{deployment.model}: unusable answer")
+    _count_failure(attempt, opens_circuit=True)
+
+
+def _count_failure(attempt: _Attempt, *, opens_circuit: bool) -> None:
+    """A failed attempt counts towards its route's circuit for that deployment and, on the canary
+    arm, towards the canary's error rate."""
+    deployment, route = attempt.deployment, attempt.plan.route
     opened = False
-    if failure.kind not in NOT_BREAKER_FAILURES:
+    if opens_circuit:
         opened = breaker.record_failure(
-            route.name,
-            deployment.key, failures=route.breaker_failures, cooldown_seconds=route.breaker_cooldown_seconds
+            route.name, deployment.key, failures=route.breaker_failures, cooldown_seconds=route.breaker_cooldown_seconds
         )
         if opened:
             logger.warning(
@@ -472,7 +479,6 @@ def _succeeded(attempt: _Attempt, *, text: str, input_tokens: int, output_tokens
     _settle(attempt, cost)
     call = _log(
         attempt,
-        may_hold=attempt.step.arm != LLMCall.Arm.CANARY,
         latency_ms=latency_ms,
         input_tokens=input_tokens,
         output_tokens=output_tokens,

@@ -182,6 +182,7 @@ class LLMCall(models.Model):
         ERROR = "error", "Error"
         TIMEOUT = "timeout", "Timeout"
         RATE_LIMITED = "rate_limited", "Rate limited"
+        UNUSABLE = "unusable", "Unusable answer (refused by the caller)"
         SKIPPED = "skipped", "Skipped (circuit open or over budget)"
 
     class Arm(models.TextChoices):

@@ -1,5 +1,6 @@
 """The gateway's request and result: the whole contract between callers and the llm app."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -14,6 +15,9 @@ class ChatRequest:
     ``routing_key`` keeps one item on one canary arm (an image's SHA-256, a session id).
     ``tier`` overrides the route's own tier choice (budget / efficient / premium).
     ``deadline_seconds`` bounds the whole request, fallbacks included (see llm.gateway).
+    ``validate`` is called with an answer's text and raises ValueError when the answer is
+    unusable: the gateway then logs that call as a failure of its model (outcome "unusable")
+    and moves on to the next model of the chain, as after a 5xx.
     """
 
     route: str
@@ -28,6 +32,7 @@ class ChatRequest:
     temperature: float | None = 0.0
     metadata: dict[str, Any] = field(default_factory=dict)
     deadline_seconds: float | None = None
+    validate: Callable[[str], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,6 @@ class ChatResult:
     cost_usd: Decimal
     latency_ms: float
     attempts: int
-    call_id: int | None  # None while the call's row is held (gateway.holding_calls)
+    call_id: int
     request_id: str
     fallback_reason: str = ""

@@ -1,11 +1,8 @@
 """Writing machine tags: from an analysis's findings to ProductTag rows and their audit events.
 
-New rows and their events go in one INSERT each (one for a whole batch, see TagWrites);
-updates of existing machine tags carry "no staff decision yet" in the UPDATE itself, so a
-machine never overwrites a decision.
+New rows and their events go in one INSERT each; updates of existing machine tags carry "no
+staff decision yet" in the UPDATE itself, so a machine never overwrites a decision.
 """
-
-from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -47,46 +44,22 @@ def _capped(findings: list[Finding]) -> list[Finding]:
     return ranked[:MAX_TAGS_PER_IMAGE]
 
 
-@dataclass
-class TagWrites:
-    """New machine tags and audit events of several analyses, held back to be inserted with one
-    INSERT each. Only for analyses of different products: a held-back row is not in the
-    database yet, so a second analysis of its product could not update it."""
-
-    fresh: list[ProductTag] = field(default_factory=list)
-    events: list[ProductTagEvent] = field(default_factory=list)
-
-    def save(self) -> None:
-        """Insert them; raises IntegrityError if another analysis wrote one of the tags meanwhile."""
-        created = ProductTag.objects.bulk_create(self.fresh) if self.fresh else []
-        events = [tag_event_row(row, _creation_action(row), analysis=row.analysis, before="") for row in created]
-        ProductTagEvent.objects.bulk_create([*events, *self.events])
-
-
-def apply_machine_tags(
-    *,
-    analysis: ImageAnalysis,
-    image: ProductImage,
-    findings: Findings,
-    current: list[ProductTag] | None = None,
-    writes: TagWrites | None = None,
-) -> bool:
+def apply_machine_tags(*, analysis: ImageAnalysis, image: ProductImage, findings: Findings) -> bool:
     """Write the analysis's tags: new rows and their audit events in one INSERT each, updates
-    and supersessions row by row (rare: re-analyses only).
+    and supersessions row by row (rare: re-analyses only). Returns whether applied tags changed.
 
-    Works from the product's tag rows, read once: ``current`` when the caller read them
-    already (a batch, for all its products at once); rows created here are added to it, so
-    the next image of the same product in a batch sees them. With ``writes``, new rows and
-    all events are added to it instead, for the caller to save.
+    Works from the product's tag rows, read once. Values the vocabulary cannot use (nothing
+    left after normalising) are skipped with a note on the analysis result.
     """
     product = image.product
     chosen: dict[int, tuple[Tag, float, str]] = {}  # tag id → (tag, confidence, evidence)
     for finding in _capped(findings.tags):
         tag = vocabulary.resolve(facet=finding.facet, value=finding.value, analysis=analysis)
-        if tag is not None and (tag.pk not in chosen or finding.confidence > chosen[tag.pk][1]):
+        if tag is None:
+            findings.notes.append(f"Dropped {finding.facet} {finding.value[:60]!r}: no usable words.")
+        elif tag.pk not in chosen or finding.confidence > chosen[tag.pk][1]:
             chosen[tag.pk] = (tag, finding.confidence, ProductTag.Evidence(finding.evidence))
-    if current is None:
-        current = list(ProductTag.objects.filter(product=product))
+    current = list(ProductTag.objects.filter(product=product))
     existing = {row.tag_id: row for row in current if row.tag_id in chosen}
     events: list[ProductTagEvent] = []
     fresh = []
@@ -107,13 +80,9 @@ def apply_machine_tags(
                     model=analysis.model,
                 )
             )
-    if writes is not None:
-        writes.fresh.extend(fresh)
-        created, raced = [], {}
-    else:
-        created, raced = _create_machine_tags(fresh)
-        events.extend(tag_event_row(row, _creation_action(row), analysis=analysis, before="") for row in created)
-    changed = any(row.status == ProductTag.Status.APPLIED for row in (fresh if writes is not None else created))
+    created, raced = _create_machine_tags(fresh)
+    events.extend(tag_event_row(row, _creation_action(row), analysis=analysis, before="") for row in created)
+    changed = any(row.status == ProductTag.Status.APPLIED for row in created)
     existing.update(raced)
     for tag, confidence, evidence in chosen.values():
         row = existing.get(tag.pk)
@@ -158,11 +127,7 @@ def apply_machine_tags(
             )
         )
         changed |= before == ProductTag.Status.APPLIED
-    if writes is not None:
-        writes.events.extend(events)
-    else:
-        ProductTagEvent.objects.bulk_create(events)
-    current.extend([*created, *raced.values()])
+    ProductTagEvent.objects.bulk_create(events)
     return changed
 
 

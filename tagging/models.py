@@ -64,14 +64,44 @@ class TagSynonym(models.Model):
         return f"{self.text} → {self.tag.name}"
 
 
+class ImageAnalysisQuerySet(models.QuerySet):
+    def queued(self) -> "ImageAnalysisQuerySet":
+        """Waiting for a task to run them."""
+        return self.filter(status=ImageAnalysis.Status.QUEUED)
+
+    def running(self) -> "ImageAnalysisQuerySet":
+        return self.filter(status=ImageAnalysis.Status.RUNNING)
+
+    def pending(self) -> "ImageAnalysisQuerySet":
+        """Queued or running: an analysis that will still produce an outcome."""
+        return self.filter(status__in=ImageAnalysis.PENDING)
+
+    def succeeded(self) -> "ImageAnalysisQuerySet":
+        return self.filter(status=ImageAnalysis.Status.SUCCEEDED)
+
+    def failed(self) -> "ImageAnalysisQuerySet":
+        """Failed, whether a retry is still to come or not (see retrying)."""
+        return self.filter(status=ImageAnalysis.Status.FAILED)
+
+    def retrying(self) -> "ImageAnalysisQuerySet":
+        """Failed with a cause a retry may cure, and a retry is due at ``next_attempt_at``."""
+        return self.failed().filter(next_attempt_at__isnull=False)
+
+
 class ImageAnalysis(models.Model):
-    """One analysis of one image: what was asked, of which model, and what came back."""
+    """One analysis of one image: what was asked, of which model, and what came back.
+
+    States (docs/tagging.md): queued → running → succeeded, or failed; a failed analysis whose
+    cause a retry may cure is queued again by itself at ``next_attempt_at``.
+    """
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
+
+    PENDING = (Status.QUEUED, Status.RUNNING)
 
     class Workflow(models.TextChoices):
         FULL = "full", "Full"
@@ -90,7 +120,16 @@ class ImageAnalysis(models.Model):
     fallback_reason = models.CharField(max_length=200, blank=True)
     llm_request_id = models.CharField("gateway request id", max_length=64, blank=True)
     prompt_version = models.CharField(max_length=32, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Runs so far, each one billed at most once.")
+    next_attempt_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="Queued: since when it is due. Failed: when it is retried by itself (blank: it is not).",
+    )
+    claim = models.UUIDField(
+        null=True, blank=True, db_index=True, help_text="The queueing or run that took it last."
+    )
     force = models.BooleanField(default=False, help_text="Asked for even though a finished analysis existed.")
     queue = models.CharField(
         max_length=64, blank=True, help_text="The task queue whose tasks answer for it; blank: the default queue."
@@ -113,10 +152,20 @@ class ImageAnalysis(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    objects = ImageAnalysisQuerySet.as_manager()
+
     class Meta:
         verbose_name_plural = "image analyses"
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["image", "status"], name="analysis_image_status")]
+        constraints = [
+            # Two paths asking at once (an upload's signal and a backfill) get one analysis, not two.
+            models.UniqueConstraint(
+                fields=["image", "workflow"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="analysis_one_pending_per_image",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Analysis {self.pk} of image {self.image_id} ({self.status})"
@@ -124,6 +173,16 @@ class ImageAnalysis(models.Model):
     @property
     def is_reused(self) -> bool:
         return self.reused_from_id is not None
+
+
+class ProductTagQuerySet(models.QuerySet):
+    def applied(self) -> "ProductTagQuerySet":
+        """On the product, visible to the storefront."""
+        return self.filter(status=ProductTag.Status.APPLIED)
+
+    def waiting(self) -> "ProductTagQuerySet":
+        """Proposed by a machine, waiting for a staff decision."""
+        return self.filter(status=ProductTag.Status.NEEDS_REVIEW)
 
 
 class ProductTag(models.Model):
@@ -176,6 +235,8 @@ class ProductTag(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ProductTagQuerySet.as_manager()
+
     class Meta:
         ordering = ["product", "tag__facet", "-confidence"]
         constraints = [models.UniqueConstraint(fields=["product", "tag"], name="product_tag_unique")]
@@ -227,6 +288,12 @@ class ProductTagEvent(models.Model):
         return f"{self.product_tag_id} {self.action}"
 
 
+class FlagQuerySet(models.QuerySet):
+    def open(self) -> "FlagQuerySet":
+        """Not yet cleared by staff."""
+        return self.filter(status=Flag.Status.OPEN)
+
+
 class Flag(models.Model):
     """Something staff must look at: poor photo quality or possibly prohibited content."""
 
@@ -251,6 +318,8 @@ class Flag(models.Model):
     )
     cleared_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = FlagQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -12,7 +12,7 @@ from tagging.models import Flag, ImageAnalysis, ProductTag
 
 def review_backlog() -> dict:
     """How many AI tags wait for review, by facet and band, and how old the oldest is."""
-    waiting = ProductTag.objects.filter(status=ProductTag.Status.NEEDS_REVIEW)
+    waiting = ProductTag.objects.waiting()
     by_facet = dict(waiting.values_list("tag__facet").annotate(n=Count("id")).order_by("tag__facet"))
     by_band = dict(waiting.values_list("band").annotate(n=Count("id")).order_by("band"))
     oldest = waiting.aggregate(oldest=Min("created_at"))["oldest"]
@@ -22,7 +22,7 @@ def review_backlog() -> dict:
         "by_band": by_band,
         "oldest_age_hours": round((timezone.now() - oldest).total_seconds() / 3600, 1) if oldest else None,
         "images": waiting.exclude(image=None).values("image").distinct().count(),
-        "open_flags": Flag.objects.filter(status=Flag.Status.OPEN).count(),
+        "open_flags": Flag.objects.open().count(),
     }
 
 
@@ -31,7 +31,7 @@ def local_analysis_count() -> int:
 
 
 def waiting_count() -> int:
-    return ProductTag.objects.filter(status=ProductTag.Status.NEEDS_REVIEW).count()
+    return ProductTag.objects.waiting().count()
 
 
 def agreement_by_model(*, since: datetime | None = None) -> list[dict]:
@@ -67,7 +67,8 @@ def agreement_by_model(*, since: datetime | None = None) -> list[dict]:
 
 
 def analysis_summary(*, since: datetime) -> dict:
-    """Analyses in the period: counts by status, spend, tokens and the commonest failures."""
+    """Analyses in the period: counts by status (and how many failed ones will be retried by
+    themselves), spend, tokens and the commonest failures."""
     analyses = ImageAnalysis.objects.filter(created_at__gte=since)
     by_status = dict(analyses.values_list("status").annotate(n=Count("id")).order_by("status"))
     totals = analyses.aggregate(
@@ -76,7 +77,7 @@ def analysis_summary(*, since: datetime) -> dict:
         output_tokens=Coalesce(Sum("output_tokens"), 0),
     )
     failures = list(
-        analyses.filter(status=ImageAnalysis.Status.FAILED)
+        analyses.failed()
         .values("error_class")
         .annotate(count=Count("id"))
         .order_by("-count", "error_class")[:10]
@@ -86,6 +87,7 @@ def analysis_summary(*, since: datetime) -> dict:
         "by_status": by_status,
         # The local analyser makes no model calls, so the call log and spend never show its work.
         "local": analyses.filter(analyser=LOCAL_ANALYSER).count(),
+        "retrying": analyses.retrying().count(),
         "cost_usd": totals["cost_usd"],
         "input_tokens": totals["input_tokens"],
         "output_tokens": totals["output_tokens"],

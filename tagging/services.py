@@ -1,29 +1,38 @@
-"""State changes of tagging: analysing images, staff decisions on tags, flags, upkeep.
+"""State changes of tagging: analysing images, staff decisions on tags, flags.
 
+The analysis path reads top to bottom (docs/tagging.md):
+  enqueue    tagging.queueing: queued rows, then a task carrying their ids
+  run        run_analyses: claim those rows → prepare, gateway, parse (a batch's images on a
+             few threads) → record every outcome in one transaction
+  retry      a failed analysis with a cause a retry may cure is queued again by itself
+             (retry_due_analyses, every minute), then stays failed with its reason.
+
+The model calls happen outside any transaction; the writes that follow are one short one.
 Writing an analysis's tags lives in tagging.machine_tags.
-
-The model call always happens outside any transaction this module opens; the writes that
-follow it are one short transaction, so SQLite's single writer is held for milliseconds.
 """
 
 import base64
+import gc
 import logging
-from contextlib import nullcontext
-from dataclasses import dataclass, field
-from datetime import timedelta
+import threading
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Q
+from django.db import IntegrityError, close_old_connections, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from catalog.models import Product, ProductImage
 from catalog.services import set_product_status
 from llm import gateway
-from llm.exceptions import GatewayError
+from llm.exceptions import GatewayError, ProviderUnavailable
 from llm.types import ChatRequest
-from tagging import vocabulary
+from tagging import queueing, vocabulary
 from tagging.analysis.local import ANALYSER_NAME as LOCAL_ANALYSER
 from tagging.analysis.local import MODEL_NAME as LOCAL_MODEL
 from tagging.analysis.local import analyse_locally, with_this_products_text
@@ -33,22 +42,29 @@ from tagging.analysis.prompts import PROMPT_VERSION, messages_for
 from tagging.analysis.quality import QualityReport, measure_quality
 from tagging.analysis.schema import schema_for, schema_name
 from tagging.events import announce_tags_changed
-from tagging.machine_tags import APPLY_MEDIUM_AT, TagWrites, apply_machine_tags, record_tag_event, status_for
+from tagging.machine_tags import APPLY_MEDIUM_AT, apply_machine_tags, record_tag_event, status_for
 from tagging.models import Flag, ImageAnalysis, ProductTag, ProductTagEvent, Tag, TagSynonym
 
 logger = logging.getLogger(__name__)
 
-ROUTE = "vision-tagging"
+ROUTE = queueing.ROUTE
 PROVIDER_ANALYSER = "provider"
-MAX_ANALYSIS_ATTEMPTS = 3
 MAX_OUTPUT_TOKENS = 400
 # Typical usage of one full analysis, measured by bench/tagging_cost.py (see BENCHMARKS.md).
-TYPICAL_INPUT_TOKENS = 445
+TYPICAL_INPUT_TOKENS = 480
 TYPICAL_OUTPUT_TOKENS = 45
+# A batch's model calls wait on the provider, not the CPU: this many run side by side.
+ANALYSIS_THREADS = 8
+# Causes a later attempt may cure. ProviderUnavailable covers rate limits, timeouts, 5xx, open
+# circuits and unusable answers (the gateway tried every model of the route); a run that never
+# finished (its worker was killed) is AnalysisInterrupted. A budget cap, a missing route or a
+# broken image are not cured by waiting: they stay failed until staff act.
+RETRYABLE_ERRORS = frozenset({ProviderUnavailable.__name__, MalformedModelOutput.__name__, "AnalysisInterrupted"})
+DEFAULT_RETRY_DELAYS = (60, 600, 3600)
 
-_TAG_WORKFLOWS = {ImageAnalysis.Workflow.FULL, ImageAnalysis.Workflow.ATTRIBUTES}
-_QUALITY_WORKFLOWS = {ImageAnalysis.Workflow.FULL, ImageAnalysis.Workflow.QUALITY}
-_PROHIBITED_WORKFLOWS = {ImageAnalysis.Workflow.FULL, ImageAnalysis.Workflow.PROHIBITED}
+TAG_WORKFLOWS = {ImageAnalysis.Workflow.FULL, ImageAnalysis.Workflow.ATTRIBUTES}
+QUALITY_WORKFLOWS = {ImageAnalysis.Workflow.FULL, ImageAnalysis.Workflow.QUALITY}
+PROHIBITED_WORKFLOWS = {ImageAnalysis.Workflow.FULL, ImageAnalysis.Workflow.PROHIBITED}
 
 
 def quality_flag_below() -> float:
@@ -59,218 +75,158 @@ def prohibited_flag_at() -> float:
     return float(getattr(settings, "SHELFSIGHT_PROHIBITED_FLAG_AT", 0.7))
 
 
+def retry_delays() -> tuple[int, ...]:
+    """Seconds from a failed attempt to the next (SHELFSIGHT_ANALYSIS_RETRY_DELAYS); one retry per entry."""
+    return tuple(getattr(settings, "SHELFSIGHT_ANALYSIS_RETRY_DELAYS", DEFAULT_RETRY_DELAYS))
+
+
+def max_attempts() -> int:
+    return 1 + len(retry_delays())
+
+
+def lease_seconds() -> int:
+    """How long a run may hold an analysis: django-q2's task timeout, after which it kills the
+    worker. A running analysis older than this has no live run; another may take it over."""
+    return int(settings.Q_CLUSTER.get("timeout") or 300)
+
+
 # --- analysis ------------------------------------------------------------------------------
 
 
 @dataclass
-class _Outcome:
+class Outcome:
+    """What one run of an analysis produced, before it is written."""
+
     findings: Findings | None
     quality: QualityReport | None
     fields: dict
     error: str = ""
     error_class: str = ""
-    held_calls: list = field(default_factory=list)  # LLMCall rows to write with it (gateway.holding_calls)
 
 
 def analyze_image(
     *, image_id: int, workflow: str = "full", force: bool = False, requested_by=None, route: str = ROUTE
 ) -> ImageAnalysis | None:
-    """Analyse one image and apply what was found; returns the analysis (None if the image is gone).
+    """Analyse one image now, in this thread, as a batch of one; returns its analysis (None if
+    the image is gone).
 
-    Idempotent: without ``force`` a succeeded analysis of this image and workflow is returned
-    as it is. An image whose bytes were analysed before reuses that analysis at no cost.
-    Model and gateway problems end as a failed analysis with ``error`` and ``error_class``.
-    ``route`` is the gateway route the model call goes down (staff may pick another when
-    re-tagging); it is recorded on the analysis.
+    Without ``force`` an image analysed already returns that analysis unchanged; one whose
+    analysis is pending (queued or running) gets it run here if it is queued, else returned
+    as it stands: the image is never sent to the model twice at once.
     """
     if workflow not in ImageAnalysis.Workflow.values:
         raise ValueError(f"Unknown workflow {workflow!r}.")
-    if not force:
-        settled = _settled_analysis(image_id=image_id, workflow=workflow)
-        if settled is not None:
-            return settled
-    image = ProductImage.objects.select_related("product").filter(pk=image_id).first()
-    if image is None:
-        return None
-    analysis, claimed = _claim(image=image, workflow=workflow, force=force, requested_by=requested_by, route=route)
+    queued = queueing.queue_analyses(
+        image_ids=[image_id], workflow=workflow, force=force, requested_by=requested_by, route=route
+    )
+    pending = queued or list(ImageAnalysis.objects.filter(image_id=image_id, workflow=workflow).queued())
+    ran = run_analyses(analysis_ids=[analysis.pk for analysis in pending])
+    if ran:
+        return ran[0]
+    return ImageAnalysis.objects.filter(image_id=image_id, workflow=workflow).order_by("-created_at", "-id").first()
+
+
+def run_analyses(*, analysis_ids: Sequence[int]) -> list[ImageAnalysis]:
+    """Run the analyses ``analysis_ids`` still to do and record their outcomes; returns those run.
+
+    Still to do: queued, or running with an expired lease (the run that took it was killed;
+    a task django-q2 re-delivers finishes it). Those done, or running in a live run, are left
+    alone. Idempotent: a second call with the same ids runs nothing.
+    """
+    claimed = _claim(analysis_ids)
     if not claimed:
-        return analysis
+        return []
+    # A lone image runs on the task's own thread; a batch's model calls wait side by side.
+    outcomes = [_outcome(claimed[0])] if len(claimed) == 1 else list(_threads().map(_outcome_in_thread, claimed))
+    _record_all(list(zip(claimed, outcomes, strict=True)))
+    return claimed
+
+
+def _claim(analysis_ids: Sequence[int]) -> list[ImageAnalysis]:
+    """Move the analyses still to do to running under a new claim; returns them.
+
+    One conditional UPDATE: a row two runs race for is taken by exactly one of them."""
+    now, claim = timezone.now(), uuid.uuid4()
+    abandoned = Q(
+        status=ImageAnalysis.Status.RUNNING,
+        started_at__lt=now - timedelta(seconds=lease_seconds()),
+        attempts__lt=max_attempts(),
+    )
+    to_do = ImageAnalysis.objects.filter(pk__in=list(analysis_ids))
+    to_do.filter(Q(status=ImageAnalysis.Status.QUEUED) | abandoned).update(
+        status=ImageAnalysis.Status.RUNNING,
+        claim=claim,
+        started_at=now,
+        attempts=F("attempts") + 1,
+        next_attempt_at=None,
+    )
+    rows = ImageAnalysis.objects.filter(pk__in=list(analysis_ids), claim=claim, status=ImageAnalysis.Status.RUNNING)
+    return list(rows.select_related("image__product").order_by("pk"))
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _threads() -> ThreadPoolExecutor:
+    """One pool per process, started on first use (after django-q2 forked the worker), so its
+    threads and their database connections serve batch after batch."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=ANALYSIS_THREADS, thread_name_prefix="analysis")
+        return _pool
+
+
+def release_analysis_threads() -> None:
+    """Stop the pool: its threads end, and collecting what they held closes their database
+    connections (a test database cannot be dropped while they are open)."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True)
+        gc.collect()
+
+
+def _outcome_in_thread(analysis: ImageAnalysis) -> Outcome:
+    # A pool thread keeps its database connection between batches; drop it if it went bad or
+    # stale, as django-q2 does for the task's own thread before every task.
+    close_old_connections()
+    return _outcome(analysis)
+
+
+def _outcome(analysis: ImageAnalysis) -> Outcome:
+    """The analysis's outcome: an earlier analysis of the same bytes (free), else a fresh one."""
     try:
-        outcome = _reused(analysis=analysis, image=image, workflow=workflow) if not analysis.force else None
-        if outcome is None:
-            outcome = _analyse(analysis=analysis, image=image, workflow=workflow)
-    except Exception as error:  # recorded on the analysis; a task that raises would only be retried
-        logger.exception("Analysis %s of image %s failed unexpectedly", analysis.pk, image.pk)
-        outcome = _Outcome(
+        source = None if analysis.force else _earlier_analysis(analysis)
+        if source is not None:
+            return _reused_outcome(source=source, analysis=analysis)
+        return _analyse(analysis)
+    except Exception as error:  # recorded on the analysis: a task that raised would only be re-run
+        logger.exception("Analysis %s of image %s failed unexpectedly", analysis.pk, analysis.image_id)
+        return Outcome(
             findings=None, quality=None, fields={}, error=str(error)[:2000], error_class=type(error).__name__
         )
-    return _record(analysis=analysis, image=image, workflow=workflow, outcome=outcome)
 
 
-def queue_analysis(
-    *, image_id: int, workflow: str = "full", force: bool = False, requested_by=None, route: str = ROUTE
-) -> ImageAnalysis | None:
-    """Record that an analysis was asked for (and down which route), so a lost task is found
-    by the sweep and re-run the same way.
-
-    Returns the queued row, or None when nothing needs queueing (already done, or pending).
-    """
-    needless = [ImageAnalysis.Status.QUEUED, ImageAnalysis.Status.RUNNING]  # already pending
-    if not force:
-        needless.append(ImageAnalysis.Status.SUCCEEDED)
-    if not _needs_analysis(image_id=image_id, workflow=workflow, needless=needless):
-        return None  # gone, or nothing to do
-    return ImageAnalysis.objects.create(
-        image_id=image_id,
-        workflow=workflow,
-        force=force,
-        requested_by=requested_by,
-        route=route,
-        status=ImageAnalysis.Status.QUEUED,
-    )
-
-
-_ANALYSIS_TABLE = ImageAnalysis._meta.db_table
-_IMAGE_TABLE = ProductImage._meta.db_table
-
-
-def _needs_analysis(*, image_id: int, workflow: str, needless: list[str]) -> bool:
-    """Whether the image exists and has no analysis of the workflow in a ``needless`` status.
-
-    One query on every upload; written out, since the equivalent Exists() queryset took more
-    CPU to build than the upload's other queries together.
-    """
-    marks = ", ".join(["%s"] * len(needless))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT 1 FROM {_IMAGE_TABLE} WHERE id = %s AND NOT EXISTS (SELECT 1 FROM {_ANALYSIS_TABLE} "  # noqa: S608 - names only
-            f"WHERE image_id = %s AND workflow = %s AND status IN ({marks}))",
-            [image_id, image_id, workflow, *needless],
-        )
-        return cursor.fetchone() is not None
-
-
-def _settled_analysis(*, image_id: int, workflow: str) -> ImageAnalysis | None:
-    """What makes a plain run needless, from one query: the latest succeeded analysis (plain
-    queued duplicates of it are dropped), else one running now; None if the image needs one.
-
-    Most tasks of a busy queue end here: another task took their image along. Hence the SQL
-    written out: building the queryset cost twice the CPU of running it.
-    """
-    statuses = [ImageAnalysis.Status.SUCCEEDED, ImageAnalysis.Status.RUNNING, ImageAnalysis.Status.QUEUED]
-    rows = list(
-        ImageAnalysis.objects.raw(
-            f"SELECT * FROM {_ANALYSIS_TABLE} WHERE image_id = %s AND workflow = %s AND status IN (%s, %s, %s)",  # noqa: S608 - names only
-            [image_id, workflow, *statuses],
-        )
-    )
-    succeeded = [row for row in rows if row.status == ImageAnalysis.Status.SUCCEEDED]
-    if succeeded:
-        needless = [row.pk for row in rows if row.status == ImageAnalysis.Status.QUEUED and not row.force]
-        if needless:
-            ImageAnalysis.objects.filter(pk__in=needless, status=ImageAnalysis.Status.QUEUED).delete()
-        return max(succeeded, key=lambda row: (row.finished_at or row.created_at, row.pk))
-    return next((row for row in rows if row.status == ImageAnalysis.Status.RUNNING), None)
-
-
-def _claim(*, image: ProductImage, workflow: str, force: bool, requested_by, route: str) -> tuple[ImageAnalysis, bool]:
-    """Take the queued row for this image and workflow, or start a new one; (analysis, claimed).
-
-    A row already running elsewhere is returned unclaimed: the same image is never sent to
-    the model twice at once. The conditional UPDATE is the claim (SQLite has no row locks).
-    """
-    now = timezone.now()
-    running = _running_analysis(image=image, workflow=workflow)
-    if running is not None:
-        return running, False
-    for queued in ImageAnalysis.objects.filter(
-        image=image, workflow=workflow, status=ImageAnalysis.Status.QUEUED
-    ).order_by("created_at", "id"):
-        taken = ImageAnalysis.objects.filter(pk=queued.pk, status=ImageAnalysis.Status.QUEUED).update(
-            status=ImageAnalysis.Status.RUNNING,
-            started_at=now,
-            attempts=queued.attempts + 1,
-            force=queued.force or force,
-            # The route staff chose when queueing wins over a default one passed by a plain run.
-            route=queued.route if queued.route and route == ROUTE else route,
-        )
-        if taken:
-            queued.refresh_from_db()
-            if requested_by is not None and queued.requested_by_id is None:
-                queued.requested_by = requested_by
-                queued.save(update_fields=["requested_by"])
-            return queued, True
-    # Another worker may have claimed the queued row since the first look (taking it along with
-    # its own batch): what it runs or ran answers for this task too, so no second row is started.
-    taken_meanwhile = (
-        _running_analysis(image=image, workflow=workflow)
-        if force
-        else _settled_analysis(image_id=image.pk, workflow=workflow)
-    )
-    if taken_meanwhile is not None:
-        return taken_meanwhile, False
-    analysis = ImageAnalysis.objects.create(
-        image=image,
-        workflow=workflow,
-        status=ImageAnalysis.Status.RUNNING,
-        force=force,
-        attempts=1,
-        started_at=now,
-        requested_by=requested_by,
-        route=route,
-    )
-    return analysis, True
-
-
-def _running_analysis(*, image: ProductImage, workflow: str) -> ImageAnalysis | None:
-    return ImageAnalysis.objects.filter(image=image, workflow=workflow, status=ImageAnalysis.Status.RUNNING).first()
-
-
-def _reused(*, analysis: ImageAnalysis, image: ProductImage, workflow: str) -> _Outcome | None:
-    """The outcome of an earlier analysis of the same bytes, at zero cost; None if there is none."""
-    if workflow == ImageAnalysis.Workflow.QUALITY:
+def _earlier_analysis(analysis: ImageAnalysis) -> ImageAnalysis | None:
+    """The latest original succeeded analysis of the same bytes by the analyser now in use."""
+    if analysis.workflow == ImageAnalysis.Workflow.QUALITY:
         return None
-    sources = _earlier_analyses(shas=[image.sha256], workflow=workflow, route=analysis.route, exclude=[analysis.pk])
-    source = sources.get(image.sha256)
-    return _reused_outcome(source=source, analysis=analysis, image=image) if source is not None else None
-
-
-_IMAGES_PER_READ = 500
-
-
-def _earlier_analyses(*, shas: list[str], workflow: str, route: str, exclude: list[int]) -> dict[str, ImageAnalysis]:
-    """{sha256: the latest original succeeded analysis of those bytes by the analyser in use}.
-
-    Read by image only: the images with those bytes, their analyses' few columns, then the
-    chosen rows. Status and reuse are checked here rather than in SQL because a planner
-    without fresh statistics (a bulk backfill outruns autovacuum) answered those conditions
-    from the status index, scanning every succeeded analysis once per batch.
-    """
-    images = dict(ProductImage.objects.filter(sha256__in=shas).values_list("id", "sha256"))
-    if not images:
-        return {}
-    analyser = PROVIDER_ANALYSER if gateway.is_configured(route=route or ROUTE) else LOCAL_ANALYSER
-    candidates = ImageAnalysis.objects.filter(workflow=workflow, analyser=analyser).values_list(
-        "pk", "image_id", "status", "reused_from_id", "finished_at", "created_at"
+    analyser = PROVIDER_ANALYSER if gateway.is_configured(route=analysis.route or ROUTE) else LOCAL_ANALYSER
+    same_bytes = ProductImage.objects.filter(sha256=analysis.image.sha256).values("pk")
+    return (
+        ImageAnalysis.objects.succeeded()
+        .filter(image_id__in=same_bytes, workflow=analysis.workflow, analyser=analyser, reused_from__isnull=True)
+        .exclude(pk=analysis.pk)
+        .order_by("-finished_at", "-id")
+        .first()
     )
-    image_ids = list(images)
-    newest: dict[str, tuple] = {}
-    # In slices: bytes shared by a whole catalog (a placeholder photo) must not exceed SQLite's
-    # limit on query parameters.
-    for start in range(0, len(image_ids), _IMAGES_PER_READ):
-        for pk, image_id, status, reused_from_id, finished_at, created_at in candidates.filter(
-            image_id__in=image_ids[start : start + _IMAGES_PER_READ]
-        ):
-            if status != ImageAnalysis.Status.SUCCEEDED or reused_from_id is not None or pk in exclude:
-                continue
-            sha, rank = images[image_id], (finished_at or created_at, pk)
-            if sha not in newest or rank > newest[sha]:
-                newest[sha] = rank
-    rows = ImageAnalysis.objects.in_bulk([pk for _when, pk in newest.values()])
-    return {sha: rows[pk] for sha, (_when, pk) in newest.items()}
 
 
-def _reused_outcome(*, source: ImageAnalysis, analysis: ImageAnalysis, image: ProductImage) -> _Outcome:
+def _reused_outcome(*, source: ImageAnalysis, analysis: ImageAnalysis) -> Outcome:
+    image = analysis.image
     quality = None
     if source.quality_report:
         report = source.quality_report
@@ -288,7 +244,7 @@ def _reused_outcome(*, source: ImageAnalysis, analysis: ImageAnalysis, image: Pr
     findings = Findings.from_json(source.result)
     if source.analyser == LOCAL_ANALYSER:  # what it read from text belongs to its product, not to the bytes
         findings = with_this_products_text(findings, workflow=source.workflow, product=image.product)
-    return _Outcome(
+    return Outcome(
         findings=findings,
         quality=quality,
         fields={
@@ -308,7 +264,8 @@ def _reused_outcome(*, source: ImageAnalysis, analysis: ImageAnalysis, image: Pr
     )
 
 
-def _analyse(*, analysis: ImageAnalysis, image: ProductImage, workflow: str) -> _Outcome:
+def _analyse(analysis: ImageAnalysis) -> Outcome:
+    image, workflow = analysis.image, analysis.workflow
     with image.image.open("rb") as handle:
         content = handle.read()
     prepared = prepare_image(
@@ -318,16 +275,17 @@ def _analyse(*, analysis: ImageAnalysis, image: ProductImage, workflow: str) -> 
     )
     quality = measure_quality(prepared.pixels, original_size=(image.width, image.height))
     if workflow == ImageAnalysis.Workflow.QUALITY:
-        return _Outcome(findings=Findings(), quality=quality, fields={"analyser": LOCAL_ANALYSER, "model": LOCAL_MODEL})
+        return Outcome(findings=Findings(), quality=quality, fields={"analyser": LOCAL_ANALYSER, "model": LOCAL_MODEL})
     if not gateway.is_configured(route=analysis.route or ROUTE):
         findings = analyse_locally(prepared.pixels, workflow=workflow, product=image.product)
-        return _Outcome(findings=findings, quality=quality, fields={"analyser": LOCAL_ANALYSER, "model": LOCAL_MODEL})
-    return _ask_model(analysis=analysis, image=image, workflow=workflow, jpeg=prepared.jpeg, quality=quality)
+        return Outcome(findings=findings, quality=quality, fields={"analyser": LOCAL_ANALYSER, "model": LOCAL_MODEL})
+    return _ask_model(analysis=analysis, jpeg=prepared.jpeg, quality=quality)
 
 
-def _ask_model(
-    *, analysis: ImageAnalysis, image: ProductImage, workflow: str, jpeg: bytes, quality: QualityReport
-) -> _Outcome:
+def _ask_model(*, analysis: ImageAnalysis, jpeg: bytes, quality: QualityReport) -> Outcome:
+    """One gateway request. An answer that cannot be parsed is refused inside the gateway (a
+    failed, billed call of that model; the next model of the route is asked)."""
+    image, workflow = analysis.image, analysis.workflow
     data_url = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
     route = analysis.route or ROUTE
     request = ChatRequest(
@@ -343,13 +301,15 @@ def _ask_model(
             "analysis_id": analysis.pk,
             "workflow": workflow,
             "prompt_version": PROMPT_VERSION,
+            "attempt": analysis.attempts,
         },
+        validate=lambda text: parse_answer(text, workflow=workflow),
     )
     fields = {"analyser": PROVIDER_ANALYSER, "route": route, "prompt_version": PROMPT_VERSION}
     try:
         result = gateway.complete(request)
     except GatewayError as error:
-        return _Outcome(
+        return Outcome(
             findings=None, quality=quality, fields=fields, error=str(error)[:2000], error_class=type(error).__name__
         )
     fields |= {
@@ -364,61 +324,148 @@ def _ask_model(
         "latency_ms": result.latency_ms,
         "raw_response": result.text,
     }
-    try:
-        findings = parse_answer(result.text, workflow=workflow)
-    except MalformedModelOutput as error:
-        return _Outcome(
-            findings=None, quality=quality, fields=fields, error=str(error), error_class="MalformedModelOutput"
-        )
-    return _Outcome(findings=findings, quality=quality, fields=fields)
+    return Outcome(findings=parse_answer(result.text, workflow=workflow), quality=quality, fields=fields)
 
 
-def _record(
-    *,
-    analysis: ImageAnalysis,
-    image: ProductImage,
-    workflow: str,
-    outcome: _Outcome,
-    product_tags: list[ProductTag] | None = None,
-    tag_writes: TagWrites | None = None,
-) -> ImageAnalysis:
-    """Write the outcome. ``product_tags``, when given, are the product's tag rows as they stand
-    (read once for a whole batch); they are kept current with what this writes. With
-    ``tag_writes`` the new tags and events are left in it for the caller to save, the analysis
-    row too (its fields set, not saved), and the caller's transaction is the only one (see
-    tagging.batches.record_together)."""
-    for name, value in outcome.fields.items():
-        setattr(analysis, name, value)
+def _record_all(outcomes: list[tuple[ImageAnalysis, Outcome]]) -> None:
+    """Write every outcome in one transaction, each image in a savepoint of its own (a write
+    that fails is recorded on its analysis, the rest stand), and announce the products whose
+    tags changed once."""
+    changed: set[int] = set()
+    with transaction.atomic():
+        for analysis, outcome in outcomes:
+            try:
+                with transaction.atomic():
+                    if _record(analysis=analysis, outcome=outcome):
+                        changed.add(analysis.image.product_id)
+            except Exception as error:  # recorded on the analysis, like a failed model call
+                logger.exception("Recording analysis %s of image %s failed", analysis.pk, analysis.image_id)
+                failure = Outcome(
+                    findings=None,
+                    quality=outcome.quality,
+                    fields=outcome.fields,
+                    error=str(error)[:2000],
+                    error_class=type(error).__name__,
+                )
+                with transaction.atomic():
+                    _record(analysis=analysis, outcome=failure)
+        announce_tags_changed(product_ids=changed)
+
+
+def _record(*, analysis: ImageAnalysis, outcome: Outcome) -> bool:
+    """Write one outcome if this run still holds the analysis; returns whether applied tags changed."""
+    now = timezone.now()
+    changes = dict(outcome.fields)
     if outcome.quality is not None:
-        analysis.quality_score = outcome.quality.score
-        analysis.quality_report = outcome.quality.as_json()
-    analysis.finished_at = timezone.now()
+        changes |= {"quality_score": outcome.quality.score, "quality_report": outcome.quality.as_json()}
+    changes["finished_at"] = now
     if outcome.findings is None:
-        analysis.status = ImageAnalysis.Status.FAILED
-        analysis.error = outcome.error
-        analysis.error_class = outcome.error_class
-        if tag_writes is None:
-            analysis.save()
-        return analysis
-    analysis.status = ImageAnalysis.Status.SUCCEEDED
-    analysis.result = outcome.findings.as_json()
-    analysis.error = ""
-    analysis.error_class = ""
-    with transaction.atomic() if tag_writes is None else nullcontext():
-        if tag_writes is None:
-            analysis.save()
-        changed = False
-        if workflow in _TAG_WORKFLOWS:
-            changed |= apply_machine_tags(
-                analysis=analysis, image=image, findings=outcome.findings, current=product_tags, writes=tag_writes
+        retry_at = None
+        if outcome.error_class in RETRYABLE_ERRORS and analysis.attempts < max_attempts():
+            retry_at = now + timedelta(seconds=retry_delays()[analysis.attempts - 1])
+        changes |= {
+            "status": ImageAnalysis.Status.FAILED,
+            "error": outcome.error,
+            "error_class": outcome.error_class,
+            "next_attempt_at": retry_at,
+        }
+    else:
+        changes |= {
+            "status": ImageAnalysis.Status.SUCCEEDED,
+            "result": outcome.findings.as_json(),
+            "error": "",
+            "error_class": "",
+            "next_attempt_at": None,
+        }
+    held = ImageAnalysis.objects.filter(pk=analysis.pk, claim=analysis.claim, status=ImageAnalysis.Status.RUNNING)
+    if not held.update(**changes):
+        # Taken over by another run after this one's lease expired: that run's outcome stands.
+        logger.warning("Analysis %s was taken over by another run; this run's outcome is dropped", analysis.pk)
+        return False
+    for name, value in changes.items():
+        setattr(analysis, name, value)
+    if outcome.findings is None:
+        return False
+    image, workflow, changed = analysis.image, analysis.workflow, False
+    if workflow in TAG_WORKFLOWS:
+        notes = len(outcome.findings.notes)
+        changed |= apply_machine_tags(analysis=analysis, image=image, findings=outcome.findings)
+        if len(outcome.findings.notes) > notes:  # values the vocabulary could not use, noted
+            analysis.result = outcome.findings.as_json()
+            ImageAnalysis.objects.filter(pk=analysis.pk).update(result=analysis.result)
+    if workflow in QUALITY_WORKFLOWS and outcome.quality is not None:
+        _flag_quality(analysis=analysis, image=image, quality=outcome.quality)
+    if workflow in PROHIBITED_WORKFLOWS:
+        changed |= _flag_prohibited(analysis=analysis, image=image, findings=outcome.findings)
+    return changed
+
+
+# --- retries and lost work -----------------------------------------------------------------
+
+
+def retry_due_analyses(*, now: datetime | None = None) -> int:
+    """Queue again what is due at ``now``; returns how many analyses were queued again.
+
+    - failed analyses whose retry time has come (their attempts count on);
+    - analyses left running past the lease (their worker was killed): queued again, or
+      failed as AnalysisInterrupted once they used every attempt;
+    - analyses queued for longer than the lease with no task taking them (a broker that
+      lost the task): their task is queued again. Should the first one still turn up, it
+      finds them taken and ends.
+
+    The schedule "tagging: retry due analyses" runs it every minute; tests pass ``now``.
+    """
+    now = now or timezone.now()
+    expired = now - timedelta(seconds=lease_seconds())
+    claim = uuid.uuid4()
+    abandoned = ImageAnalysis.objects.running().filter(started_at__lt=expired)
+    abandoned.filter(attempts__gte=max_attempts()).update(
+        status=ImageAnalysis.Status.FAILED,
+        error="The run never finished (its worker stopped), and every attempt is used.",
+        error_class="AnalysisInterrupted",
+        finished_at=now,
+        next_attempt_at=None,
+    )
+    abandoned.update(status=ImageAnalysis.Status.QUEUED, next_attempt_at=now, claim=claim)
+    lost = ImageAnalysis.objects.queued().filter(
+        Q(next_attempt_at__lt=expired) | Q(next_attempt_at__isnull=True, created_at__lt=expired)
+    )
+    lost.update(next_attempt_at=now, claim=claim)
+    for pk in ImageAnalysis.objects.retrying().filter(next_attempt_at__lte=now).values_list("pk", flat=True):
+        _retry(pk=pk, now=now, claim=claim)
+    due = list(ImageAnalysis.objects.filter(claim=claim, status=ImageAnalysis.Status.QUEUED).order_by("pk"))
+    queueing.dispatch(due)
+    return len(due)
+
+
+def _retry(*, pk: int, now: datetime, claim: uuid.UUID) -> None:
+    try:
+        with transaction.atomic():
+            ImageAnalysis.objects.retrying().filter(pk=pk, next_attempt_at__lte=now).update(
+                status=ImageAnalysis.Status.QUEUED, next_attempt_at=now, claim=claim
             )
-        if workflow in _QUALITY_WORKFLOWS and outcome.quality is not None:
-            _flag_quality(analysis=analysis, image=image, quality=outcome.quality)
-        if workflow in _PROHIBITED_WORKFLOWS:
-            changed |= _flag_prohibited(analysis=analysis, image=image, findings=outcome.findings)
-        if changed:
-            announce_tags_changed(product_ids=[image.product_id])
-    return analysis
+    except IntegrityError:  # another analysis of the image is pending already: it answers instead
+        ImageAnalysis.objects.filter(pk=pk).update(next_attempt_at=None)
+
+
+def enqueue_retag(*, image_ids, workflow: str = "full", requested_by=None, route: str = ROUTE) -> int:
+    """Queue a forced analysis of each image down ``route`` (tasks go out after commit); returns how many."""
+    queued = queueing.enqueue_analyses(
+        image_ids=list(image_ids), workflow=workflow, force=True, requested_by=requested_by, route=route
+    )
+    return len(queued)
+
+
+def estimate_analysis_cost(*, image_count: int, route: str = ROUTE) -> Decimal:
+    """What analysing ``image_count`` images would cost now; zero when the local analyser would run."""
+    if image_count <= 0 or not gateway.is_configured(route=route):
+        return Decimal("0")
+    # Priced as one total so rounding to the microdollar happens once, not per image.
+    return gateway.estimate_cost(
+        route=route,
+        input_tokens=TYPICAL_INPUT_TOKENS * image_count,
+        output_tokens=TYPICAL_OUTPUT_TOKENS * image_count,
+    )
 
 
 # --- flags ---------------------------------------------------------------------------------
@@ -485,7 +532,7 @@ def clear_flag(*, flag_id: int, reviewer) -> Flag:
             flag.cleared_at = timezone.now()
             flag.save(update_fields=["status", "cleared_by", "cleared_at"])
         product = flag.product
-        still_open = Flag.objects.filter(product=product, kind=Flag.Kind.PROHIBITED, status=Flag.Status.OPEN).exists()
+        still_open = Flag.objects.open().filter(product=product, kind=Flag.Kind.PROHIBITED).exists()
         if flag.kind == Flag.Kind.PROHIBITED and not still_open and product.status == Product.Status.HELD:
             set_product_status(product=product, status=_status_before_hold(product))
             announce_tags_changed(product_ids=[product.pk])
@@ -599,10 +646,9 @@ def accept_proposed_tag(*, tag: Tag, actor, parent: Tag | None = None) -> Tag:
             tag.parent = parent
         tag.save(update_fields=["status", "parent"])
         products = set()
-        waiting = ProductTag.objects.filter(
+        waiting = ProductTag.objects.waiting().filter(
             tag=tag,
             source=ProductTag.Source.AI,
-            status=ProductTag.Status.NEEDS_REVIEW,
             reviewed_at__isnull=True,
             confidence__gte=APPLY_MEDIUM_AT,
         ).select_related("analysis")
@@ -670,72 +716,3 @@ def merge_tags(*, source: Tag, target: Tag, actor) -> int:
             TagSynonym.objects.get_or_create(facet=target.facet, text=source_name, defaults={"tag": target})
         announce_tags_changed(product_ids=products)
     return moved
-
-
-# --- queueing and upkeep -------------------------------------------------------------------
-
-
-def enqueue_retag(*, image_ids, workflow: str = "full", requested_by=None, route: str = ROUTE) -> int:
-    """Queue a forced analysis of each image down ``route`` (after commit); returns how many were queued."""
-    from tagging.tasks import dispatch_analysis
-
-    queued = 0
-    for image_id in dict.fromkeys(image_ids):
-        analysis = queue_analysis(
-            image_id=image_id, workflow=workflow, force=True, requested_by=requested_by, route=route
-        )
-        if analysis is not None:
-            transaction.on_commit(
-                lambda image_id=image_id: dispatch_analysis(
-                    image_id=image_id, workflow=workflow, force=True, route=route
-                )
-            )
-            queued += 1
-    return queued
-
-
-def estimate_analysis_cost(*, image_count: int, route: str = ROUTE) -> Decimal:
-    """What analysing ``image_count`` images would cost now; zero when the local analyser would run."""
-    if image_count <= 0 or not gateway.is_configured(route=route):
-        return Decimal("0")
-    # Priced as one total so rounding to the microdollar happens once, not per image.
-    return gateway.estimate_cost(
-        route=route,
-        input_tokens=TYPICAL_INPUT_TOKENS * image_count,
-        output_tokens=TYPICAL_OUTPUT_TOKENS * image_count,
-    )
-
-
-def sweep_stuck_analyses(*, older_than_seconds: int) -> int:
-    """Re-queue analyses queued or running for longer than ``older_than_seconds`` (lost tasks).
-
-    Those that already used MAX_ANALYSIS_ATTEMPTS are failed instead. Plain analyses share
-    tasks, one per SHELFSIGHT_ANALYSIS_BATCH of them, each task naming the others it answers
-    for (see tagging.batches), so sweeping a long backlog adds little to the queue. Returns how
-    many were re-queued.
-    """
-    from tagging.batches import dispatch_group, task_groups
-
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    stuck = ImageAnalysis.objects.filter(
-        Q(status=ImageAnalysis.Status.RUNNING, started_at__lt=cutoff)
-        | Q(status=ImageAnalysis.Status.QUEUED, created_at__lt=cutoff)
-    ).order_by("created_at", "id")
-    requeued: list[ImageAnalysis] = []
-    for analysis in stuck:
-        if analysis.attempts >= MAX_ANALYSIS_ATTEMPTS:
-            ImageAnalysis.objects.filter(pk=analysis.pk, status=analysis.status).update(
-                status=ImageAnalysis.Status.FAILED,
-                error=f"Gave up after {analysis.attempts} attempts; the worker never finished.",
-                error_class="AnalysisStuck",
-                finished_at=timezone.now(),
-            )
-            continue
-        reset = ImageAnalysis.objects.filter(pk=analysis.pk, status=analysis.status).update(
-            status=ImageAnalysis.Status.QUEUED, created_at=timezone.now(), started_at=None
-        )
-        if reset:
-            requeued.append(analysis)
-    for group in task_groups(requeued):
-        dispatch_group(group)
-    return len(requeued)

@@ -7,6 +7,8 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import Signal
 
 from catalog.models import ProductImage
+from tagging import queueing, vocabulary
+from tagging.models import Tag, TagSynonym
 
 # Sent after commit whenever a product's applied tags change: kwargs product_ids (list[int]).
 tags_changed = Signal()
@@ -14,18 +16,15 @@ tags_changed = Signal()
 
 def enqueue_analysis_of_new_image(sender, instance: ProductImage, created: bool, raw: bool = False, **kwargs) -> None:
     if created and not raw:
-        from tagging.tasks import enqueue_analysis
-
-        transaction.on_commit(partial(enqueue_analysis, image_id=instance.pk))
+        transaction.on_commit(partial(queueing.enqueue_analyses, image_ids=[instance.pk]))
 
 
 def connect() -> None:
-    from tagging.models import Tag, TagSynonym
-    from tagging.vocabulary import vocabulary_changed
-
     post_save.connect(
         enqueue_analysis_of_new_image, sender=ProductImage, dispatch_uid="tagging.enqueue_analysis_of_new_image"
     )
     for model in (Tag, TagSynonym):
         for change in (post_save, post_delete):
-            change.connect(vocabulary_changed, sender=model, dispatch_uid=f"tagging.vocabulary.{model.__name__}")
+            change.connect(
+                vocabulary.vocabulary_changed, sender=model, dispatch_uid=f"tagging.vocabulary.{model.__name__}"
+            )

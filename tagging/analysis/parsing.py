@@ -1,4 +1,11 @@
-"""Reading the model's answer: strip code fences, parse JSON, validate, turn into findings."""
+"""Reading the model's answer: strip code fences, parse JSON, check its shape, turn into findings.
+
+An answer is refused (MalformedModelOutput) only when it is unusable as a whole: not JSON, or
+not the shape of the workflow's schema (keys, arrays, their lengths). A single value that
+breaks its pattern ("navy" with no confidence, a confidence of 140, an unknown prohibited
+signal) is dropped with a note on the findings; the rest of the answer stands. Every
+instance of the schema parses (tests/tagging/test_answer_schema.py).
+"""
 
 import json
 import re
@@ -12,15 +19,19 @@ from tagging.analysis.schema import (
     KEYWORD_FACET,
     KEYWORD_KEY,
     PROHIBITED_KEY,
+    PROHIBITED_SIGNALS,
+    WORKFLOWS_WITH_SCHEMA,
     schema_for,
+    shape_of,
 )
 
 _FENCE = re.compile(r"^\s*```[a-zA-Z]*\s*\n?(.*?)\n?\s*```\s*$", re.DOTALL)
-_VALUE = re.compile(r"^(?P<text>.*\S)\s+(?P<confidence>\d{1,3})$")
+# The schema's VALUE_PATTERN, read leniently: any text with a letter or digit, then 0–100.
+_VALUE = re.compile(r"^(?P<text>.*?[^\W_].*?)\s+(?P<confidence>100|[1-9]?[0-9])$", re.DOTALL)
 
 
-class MalformedModelOutput(Exception):
-    """The answer was not JSON or did not match the schema; the message says why."""
+class MalformedModelOutput(ValueError):
+    """The answer was not JSON or not the shape of the schema; the message says why."""
 
 
 VISION = "vision"
@@ -40,13 +51,14 @@ class Finding:
 
 @dataclass
 class Findings:
-    """What one analysis found, whichever analyser produced it."""
+    """What one analysis found, whichever analyser produced it, and what of the answer was dropped."""
 
     tags: list[Finding] = field(default_factory=list)
     prohibited: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict:
-        return {
+        data = {
             # [facet, value, confidence], and the evidence as a fourth item when it is not the image.
             "tags": [
                 [finding.facet, finding.value, round(finding.confidence, 3)]
@@ -55,6 +67,9 @@ class Findings:
             ],
             "prohibited": {signal: round(confidence, 3) for signal, confidence in self.prohibited.items()},
         }
+        if self.notes:
+            data["notes"] = list(self.notes)
+        return data
 
     @classmethod
     def from_json(cls, data: dict | None) -> "Findings":
@@ -62,6 +77,7 @@ class Findings:
         return cls(
             tags=[Finding(tag[0], tag[1], float(tag[2]), *tag[3:4]) for tag in data.get("tags", [])],
             prohibited={signal: float(value) for signal, value in data.get("prohibited", {}).items()},
+            notes=list(data.get("notes", [])),
         )
 
     def seen_in_image(self) -> "Findings":
@@ -77,42 +93,50 @@ def unfenced(text: str) -> str:
     return match.group(1) if match else text.strip()
 
 
+_SHAPES = {
+    workflow: Draft202012Validator(shape_of(schema_for(workflow))) for workflow in WORKFLOWS_WITH_SCHEMA
+}
+
+
 def parse_answer(text: str, *, workflow: str) -> Findings:
-    """Validate ``text`` against the workflow's schema. Raises MalformedModelOutput."""
+    """The findings in ``text``. Raises MalformedModelOutput when the answer is unusable as a whole."""
     try:
         data = json.loads(unfenced(text))
     except ValueError as error:
         raise MalformedModelOutput(f"The answer is not JSON ({error}).") from None
-    validator = Draft202012Validator(schema_for(workflow))
-    errors = sorted(validator.iter_errors(data), key=lambda error: list(error.absolute_path))
+    errors = sorted(_SHAPES[workflow].iter_errors(data), key=lambda error: list(error.absolute_path))
     if errors:
         first = errors[0]
         where = "/".join(str(part) for part in first.absolute_path) or "(root)"
         raise MalformedModelOutput(f"The answer does not match the schema at {where}: {first.message[:200]}")
     findings = Findings()
     for index, (facet, value) in enumerate(zip(ATTRIBUTE_FACETS, data.get(ATTRIBUTES_KEY, []), strict=False)):
-        findings.tags.append(_finding(facet, value, where=f"{ATTRIBUTES_KEY}/{index}"))
+        _add_finding(findings, facet, value, where=f"{ATTRIBUTES_KEY}/{index}")
     for index, keyword in enumerate(data.get(KEYWORD_KEY, [])):
-        findings.tags.append(_finding(KEYWORD_FACET, keyword, where=f"{KEYWORD_KEY}/{index}"))
+        _add_finding(findings, KEYWORD_FACET, keyword, where=f"{KEYWORD_KEY}/{index}")
     for index, signal in enumerate(data.get(PROHIBITED_KEY, [])):
-        name, confidence = _split(signal, where=f"{PROHIBITED_KEY}/{index}")
+        split = _split(signal)
+        if split is None or split[0] not in PROHIBITED_SIGNALS:
+            note = f"Dropped {PROHIBITED_KEY}/{index} {signal[:60]!r}: not a known signal with a confidence."
+            findings.notes.append(note)
+            continue
+        name, confidence = split
         findings.prohibited[name] = max(confidence, findings.prohibited.get(name, 0.0))
     return findings
 
 
-def _finding(facet: str, value: str, *, where: str) -> Finding:
-    text, confidence = _split(value, where=where)
-    return Finding(facet=facet, value=text, confidence=confidence)
+def _add_finding(findings: Findings, facet: str, value: str, *, where: str) -> None:
+    split = _split(value)
+    if split is None:
+        findings.notes.append(f"Dropped {where} {value[:60]!r}: no words, or no confidence 0-100.")
+        return
+    text, confidence = split
+    findings.tags.append(Finding(facet=facet, value=text, confidence=confidence))
 
 
-def _split(value: str, *, where: str) -> tuple[str, float]:
-    """ "red 92" → ("red", 0.92). The schema leaves this shape to us, so refusals read like its own."""
+def _split(value: str) -> tuple[str, float] | None:
+    """ "red 92" → ("red", 0.92); None when there is no text or no confidence 0–100."""
     match = _VALUE.match(value.strip())
     if match is None:
-        raise MalformedModelOutput(
-            f"The answer does not match the schema at {where}: {value[:80]!r} lacks a confidence"
-        )
-    confidence = int(match.group("confidence"))
-    if confidence > 100:
-        raise MalformedModelOutput(f"The answer does not match the schema at {where}: confidence above 100")
-    return match.group("text").strip(), confidence / 100
+        return None
+    return match.group("text").strip(), int(match.group("confidence")) / 100

@@ -1,7 +1,7 @@
 """The versioned prompts. Change PROMPT_VERSION with any change of wording or schema:
 every analysis records it, so answers can be compared per version."""
 
-PROMPT_VERSION = "tagging-v1"
+PROMPT_VERSION = "tagging-v2"  # v2: the "text NN" shape is in the schema (a pattern)
 
 # Five keywords are asked for although the schema accepts 5–8: each keyword is ~4 output
 # tokens at the dearest price, and the 8-tags-per-image cap writes attributes first, so

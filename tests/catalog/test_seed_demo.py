@@ -76,7 +76,6 @@ def test_the_seeded_demo_without_a_key_gets_tags_beyond_colour_and_flags_only_th
     settings.VAR_DIR = tmp_path
     settings.OPENAI_API_KEY = ""
     settings.OPENAI_BASE_URL = model_server.base_url
-    settings.SHELFSIGHT_ANALYSIS_BATCH = 1  # inline, on the test's own connection
     with django_capture_on_commit_callbacks(execute=True):
         call_command("seed_demo", admin_password="demo-pass-123")
 

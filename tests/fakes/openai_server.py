@@ -2,9 +2,11 @@
 
 It speaks real HTTP to the real openai SDK: ``GET /v1/models`` and
 ``POST /v1/chat/completions`` (plain and ``stream: true``). What it answers is set by the
-test: a fixed or computed answer, scripted replies for the next calls, a seeded mix of
-faults (429 with Retry-After, 5xx, hangs past the client's timeout, truncated JSON), and a
-latency with jitter. Every request body is recorded for assertions.
+test: a fixed or computed answer (``SchemaInstances`` answers a random valid instance of the
+JSON schema the request was sent, all that a strict structured-output provider promises),
+scripted replies for the next calls, a seeded mix of faults (429 with Retry-After, 5xx, hangs
+past the client's timeout, truncated JSON, HTTP 200 with content of no use), and a latency
+with jitter. Every request body is recorded for assertions.
 
 Token usage is estimated the way providers bill: about four characters a text token and
 258 tokens a 768-pixel image tile (Gemini's published rule), so cost figures measured
@@ -56,6 +58,11 @@ class Reply:
         return cls(status=status, body=json.dumps({"error": {"message": "Internal error", "type": "server"}}).encode())
 
     @classmethod
+    def unusable(cls) -> "Reply":
+        """HTTP 200, well-formed, and nothing the caller asked for."""
+        return cls(content="I'm sorry, I can't help with identifying products in images.")
+
+    @classmethod
     def not_found(cls) -> "Reply":
         return cls(
             status=404,
@@ -71,8 +78,68 @@ class FaultMix:
     server_error: float = 0.0
     hang: float = 0.0
     truncated: float = 0.0
+    unusable: float = 0.0
     retry_after: float = 0.05
     seed: int = 1
+
+
+class SchemaInstances:
+    """An answer function: a random valid instance of the ``json_schema`` in the request's
+    ``response_format`` (hypothesis-jsonschema), as a provider held to the schema in strict
+    mode may answer. Instances are drawn ``pool`` at a time per schema, seeded, so runs repeat;
+    drawing takes seconds, so pass the schemas you expect as ``ready_for`` to draw them before
+    the first request (it would outlast a client's timeout). No schema: "{}"."""
+
+    def __init__(self, *, seed: int = 1, pool: int = 100, ready_for: tuple[dict[str, Any], ...] = ()):
+        self.pool = pool
+        self._seed = seed
+        self._random = random.Random(seed)
+        for schema in ready_for:
+            drawn_instances(schema, count=pool, seed=seed)
+
+    def __call__(self, body: dict[str, Any]) -> str:
+        schema = body.get("response_format", {}).get("json_schema", {}).get("schema")
+        if schema is None:
+            return "{}"
+        instances = drawn_instances(schema, count=self.pool, seed=self._seed)
+        with _drawing:
+            return json.dumps(self._random.choice(instances))
+
+
+# Drawing is slow (seconds per hundred), so a pool serves every server of the process.
+_pools: dict[tuple[str, int, int], list[Any]] = {}
+_drawing = threading.Lock()
+
+
+def drawn_instances(schema: dict[str, Any], *, count: int, seed: int) -> list[Any]:
+    key = (json.dumps(schema, sort_keys=True), count, seed)
+    with _drawing:
+        if key not in _pools:
+            _pools[key] = _draw_instances(schema, count=count, seed=seed)
+        return _pools[key]
+
+
+def _draw_instances(schema: dict[str, Any], *, count: int, seed: int) -> list[Any]:
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as seeded
+    from hypothesis_jsonschema import from_schema
+
+    drawn: list[Any] = []
+
+    @seeded(seed)
+    @settings(
+        max_examples=count,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(from_schema(schema))
+    def collect(instance: Any) -> None:
+        drawn.append(instance)
+
+    collect()
+    return drawn
 
 
 def estimate_text_tokens(text: str) -> int:
@@ -216,6 +283,7 @@ class FakeOpenAIServer:
             (faults.server_error, Reply.server_error),
             (faults.hang, lambda: Reply(hang=True)),
             (faults.truncated, lambda: Reply(truncate=True)),
+            (faults.unusable, Reply.unusable),
         ]
         for share, make in thresholds:
             if roll < share:

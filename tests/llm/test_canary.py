@@ -122,3 +122,39 @@ def test_canary_whose_circuit_opens_is_rolled_back_at_once(make_route, two_provi
     event = CanaryEvent.objects.get(kind="rollback")
     assert (event.calls, event.error_rate) == (3, 1.0)
     assert event.reason == "circuit opened after 3 consecutive failures"
+
+
+def test_a_canary_enabled_again_is_judged_on_a_fresh_window(make_route, two_providers):
+    from llm import services
+
+    make_route(canary="claude-sonnet-4.5", canary_percent=40, canary_min_calls=20)
+    keys = keys_on("canary", percent=40, count=20)
+    two_providers["beta"].script(Reply.server_error(), Reply.server_error(), Reply.server_error())
+    for key in keys:
+        gateway.complete(ask(routing_key=key))
+    assert Route.objects.get(name="vision-tagging").canary_percent == 0
+
+    services.set_canary_percent(route="vision-tagging", percent=40)
+    for key in keys:  # all answered well: 0 errors in the new window, 3 in 40 over both
+        assert gateway.complete(ask(routing_key=key)).arm == "canary"
+
+    assert Route.objects.get(name="vision-tagging").canary_percent == 40
+    assert CanaryEvent.objects.filter(kind="rollback").count() == 1
+
+
+def test_unusable_canary_answers_roll_it_back_and_the_images_fall_back_to_the_primary(make_route, two_providers):
+    import json
+
+    make_route(canary="claude-sonnet-4.5", canary_percent=40, canary_min_calls=5, breaker_failures=50)
+    two_providers["beta"].answer = "Sorry, I can't describe this image."
+    two_providers["alpha"].answer = '{"ok": true}'
+
+    keys = keys_on("canary", percent=40, count=5)
+
+    results = [gateway.complete(ask(routing_key=key, validate=json.loads)) for key in keys]
+
+    assert {(result.model, result.arm) for result in results} == {("gemini-2.5-flash", "fallback")}
+    assert LLMCall.objects.filter(arm="canary", outcome="unusable").count() == 5
+    assert Route.objects.get(name="vision-tagging").canary_percent == 0
+    event = CanaryEvent.objects.get(kind="rollback")
+    assert (event.calls, event.error_rate) == (5, 1.0)

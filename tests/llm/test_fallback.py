@@ -102,3 +102,37 @@ def test_exhausted_chain_raises_provider_unavailable_naming_each_failure(make_ro
         ProviderUnavailable, match=re.escape("gemini-2.5-flash: server_error; deepseek-v3.2: server_error")
     ):
         gateway.complete(ask())
+
+
+def test_an_unusable_answer_is_a_billed_failure_of_its_model_and_the_next_model_answers(make_route, two_providers):
+    import json
+
+    from llm import breaker
+    from llm.config import route_config
+
+    make_route()
+    two_providers["alpha"].answer = "not the JSON that was asked for"
+    two_providers["beta"].answer = '{"ok": true}'
+
+    result = gateway.complete(ask(validate=json.loads))
+
+    assert (result.model, result.text) == ("deepseek-v3.2", '{"ok": true}')
+    assert "gemini-2.5-flash: unusable answer" in result.fallback_reason
+    refused = LLMCall.objects.get(model="gemini-2.5-flash")
+    assert refused.outcome == "unusable" and refused.error_class == "JSONDecodeError"
+    assert refused.input_tokens > 0 and refused.cost_usd > 0
+    primary = route_config("vision-tagging").primary
+    for _ in range(4):  # five failures in a row open the circuit, unusable answers included
+        gateway.complete(ask(validate=json.loads))
+    assert breaker.is_open(primary.key)
+
+
+def test_every_model_answering_unusably_raises_provider_unavailable(make_route, two_providers):
+    import json
+
+    make_route()
+    two_providers["alpha"].answer = two_providers["beta"].answer = "nope"
+
+    with pytest.raises(ProviderUnavailable, match="unusable answer"):
+        gateway.complete(ask(validate=json.loads))
+    assert list(LLMCall.objects.values_list("outcome", flat=True)) == ["unusable", "unusable"]

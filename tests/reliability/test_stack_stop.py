@@ -100,7 +100,6 @@ def stack(request, tmp_path_factory):
         "SHELFSIGHT_LLM_MAX_RETRIES": "0",
         "SHELFSIGHT_ADMIN_PASSWORD": "",
         "SHELFSIGHT_WORKERS": "1",
-        "SHELFSIGHT_ANALYSIS_BATCH": "1",
     }
     with output.open("w") as out:
         process = subprocess.Popen(

@@ -59,8 +59,11 @@ def test_qcluster_picks_the_queued_job_from_redis_and_records_it_in_postgresql(
     product = ProductFactory()
     image = add_product_image(product=product, upload=image_upload())
     qcluster()
-    task = wait_for(lambda: Task.objects.filter(name=f"analyse-image-{image.pk}-full").first(), timeout=30)
-    assert task.func == "tagging.tasks.analyze_image_task"
+    from tagging.models import ImageAnalysis
+
+    analysis = ImageAnalysis.objects.get(image=image)
+    task = wait_for(lambda: Task.objects.filter(func="tagging.tasks.analyze_images_task").first(), timeout=30)
+    assert list(task.args) == [[analysis.pk]]
     assert redis_broker.queue_size() == 0
 
 

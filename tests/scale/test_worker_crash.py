@@ -2,22 +2,25 @@
 
 The Redis broker has no delivery receipts: tasks the killed cluster had already taken off
 Redis (in flight, or prefetched up to queue_limit) are gone with it. What brings them back
-is the analysis row recorded at enqueue time plus tagging.services.sweep_stuck_analyses,
-which the cluster runs on a schedule (migration tagging 0004); here the test calls it at
-the moment the schedule would fire, because transactional tests flush the schedule row.
+is the analysis row recorded at enqueue time plus tagging.services.retry_due_analyses,
+which the cluster runs every minute (migration tagging 0007); here the test calls it with the
+clock of the moment it would find them (the lease past), because transactional tests flush
+the schedule row.
 """
 
 import os
 import signal
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
 from django.db.models import Count
+from django.utils import timezone
 
 from catalog.services import add_product_image
 from tagging.models import ImageAnalysis
-from tagging.services import sweep_stuck_analyses
+from tagging.services import lease_seconds, retry_due_analyses
 from tests.factories import ProductFactory, image_upload
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.reliability.model_answers import tagging_answer
@@ -69,7 +72,7 @@ def test_sigkilled_worker_mid_batch_ends_with_every_image_analysed_exactly_once(
     # Whatever was still on Redis is worked off; what the dead cluster held is stuck until the sweep.
     wait_for(lambda: redis_broker.queue_size() == 0, timeout=60)
     time.sleep(2)
-    sweep_stuck_analyses(older_than_seconds=1)
+    retry_due_analyses(now=timezone.now() + timedelta(seconds=lease_seconds() + 1))
     # Counted with ">=" so that an image analysed twice fails below by name, not as a timeout.
     wait_for(lambda: succeeded_count() >= IMAGES and not pending().exists(), timeout=90)
 

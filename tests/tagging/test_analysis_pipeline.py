@@ -109,21 +109,30 @@ def test_fenced_json_answer_is_accepted(product_image, provider_settings, answer
     assert ProductTag.objects.filter(product=product_image.product).exists()
 
 
-def test_answer_that_is_not_json_fails_the_analysis_keeping_the_raw_text(product_image, provider_settings, answering):
+def test_answer_that_is_not_json_is_a_billed_failure_of_the_model_and_the_analysis_waits_for_a_retry(
+    product_image, provider_settings, answering
+):
+    from llm.models import LLMCall
+
     answering("Sorry, I can't see the image clearly.")
 
     analysis = services.analyze_image(image_id=product_image.pk)
 
     assert analysis.status == ImageAnalysis.Status.FAILED
-    assert analysis.error_class == "MalformedModelOutput"
-    assert "not JSON" in analysis.error
-    assert analysis.raw_response == "Sorry, I can't see the image clearly."
+    assert analysis.error_class == "ProviderUnavailable"
+    assert "unusable answer" in analysis.error
+    assert analysis.next_attempt_at is not None  # retried by itself
+    refused = LLMCall.objects.filter(outcome="unusable")
+    assert refused.exists() and all(call.cost_usd > 0 for call in refused)  # paid for all the same
+    assert "not JSON" in refused.first().error_message
     assert not ProductTag.objects.exists()
 
 
 def test_answer_that_breaks_the_schema_fails_with_the_reason_and_writes_no_tags(
     product_image, provider_settings, answering
 ):
+    from llm.models import LLMCall
+
     answer = full_answer(k=["only one keyword 90"])
     del answer["a"][2]
     answering(answer)
@@ -131,18 +140,22 @@ def test_answer_that_breaks_the_schema_fails_with_the_reason_and_writes_no_tags(
     analysis = services.analyze_image(image_id=product_image.pk)
 
     assert analysis.status == ImageAnalysis.Status.FAILED
-    assert "schema" in analysis.error
-    assert analysis.input_tokens > 0 and analysis.cost_usd > 0  # the call was paid for all the same
+    assert "unusable answer" in analysis.error
+    assert "schema" in LLMCall.objects.filter(outcome="unusable").first().error_message
     assert not ProductTag.objects.exists()
 
 
-def test_confidence_without_a_number_is_a_schema_failure(product_image, provider_settings, answering):
+def test_a_value_without_a_confidence_is_dropped_with_a_note_and_the_image_still_tagged(
+    product_image, provider_settings, answering
+):
     answering(full_answer(co="navy"))
 
     analysis = services.analyze_image(image_id=product_image.pk)
 
-    assert analysis.status == ImageAnalysis.Status.FAILED
-    assert "a/1" in analysis.error
+    assert analysis.status == ImageAnalysis.Status.SUCCEEDED
+    assert "a/1" in analysis.result["notes"][0]
+    names = set(ProductTag.objects.filter(product=product_image.product).values_list("tag__name", flat=True))
+    assert "cotton" in names and "navy" not in names
 
 
 def test_gateway_failure_ends_as_a_failed_analysis_not_an_exception(product_image, provider_settings, model_server):

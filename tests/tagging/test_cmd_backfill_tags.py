@@ -1,4 +1,5 @@
 import io
+import json
 import os
 import signal
 from datetime import timedelta
@@ -12,11 +13,12 @@ from django_q.models import OrmQ
 from catalog.models import ProductImage
 from catalog.services import add_product_image
 from llm.models import LLMCall
-from tagging.backfill import WaitingBound, queue_analyses
-from tagging.batches import dispatch_group, task_groups
+from tagging.backfill import WaitingBound
 from tagging.management.commands.backfill_tags import iterate_ids
 from tagging.models import ImageAnalysis
+from tagging.queueing import dispatch, queue_analyses
 from tests.factories import CategoryFactory, ProductFactory, image_upload
+from tests.tagging.conftest import full_answer
 
 
 def make_images(count: int, *, category=None) -> list[ProductImage]:
@@ -55,6 +57,28 @@ def test_only_missing_and_only_failed_select_different_images():
 
 
 @pytest.mark.django_db
+def test_only_failed_reaches_every_image_whose_latest_analysis_failed():
+    tagged_then_failed, failed_then_tagged, retrying = make_images(3)
+    earlier = timezone.now() - timedelta(days=1)
+    for image, statuses in (
+        (tagged_then_failed, ["succeeded", "failed"]),
+        (failed_then_tagged, ["failed", "succeeded"]),
+        (retrying, ["failed"]),
+    ):
+        for offset, status in enumerate(statuses):
+            row = ImageAnalysis.objects.create(image=image, status=status, force=offset > 0)
+            ImageAnalysis.objects.filter(pk=row.pk).update(created_at=earlier + timedelta(minutes=offset))
+    ImageAnalysis.objects.filter(image=retrying).update(next_attempt_at=timezone.now() + timedelta(hours=1))
+
+    output = backfill("--only-failed")
+
+    assert "queued 2 image(s)" in output
+    again = ImageAnalysis.objects.queued()
+    assert sorted(again.values_list("image_id", flat=True)) == sorted([tagged_then_failed.pk, retrying.pk])
+    assert ImageAnalysis.objects.count() == 5  # the failed analyses themselves were queued again, no new rows
+
+
+@pytest.mark.django_db
 def test_category_and_since_filters():
     shirts = CategoryFactory(name="Shirts", slug="shirts", parent=None)
     make_images(2, category=shirts)
@@ -70,11 +94,9 @@ def queued_tasks() -> list[dict]:
 
 
 def carried_analyses(task: dict) -> list[int]:
-    """The analyses a queued task answers for: those it carries (its own image's first), else its image's."""
-    own = ImageAnalysis.objects.get(image_id=task["args"][0], status=ImageAnalysis.Status.QUEUED).pk
-    carried = task["kwargs"].get("along") or [own]
-    assert carried[0] == own
-    return carried
+    """The analyses a queued task runs: the ids it carries."""
+    assert task["func"] == "tagging.tasks.analyze_images_task"
+    return list(task["args"][0])
 
 
 def take_oldest_task() -> None:
@@ -85,36 +107,32 @@ def take_oldest_task() -> None:
 
 
 @pytest.mark.django_db
-def test_enqueue_mode_queues_each_missing_image_once(django_capture_on_commit_callbacks):
+def test_enqueue_mode_queues_each_missing_image_once():
     make_images(3)
-    with django_capture_on_commit_callbacks(execute=True):
-        output = backfill()
+    output = backfill()
     assert "queued 3 image(s)" in output
-    assert ImageAnalysis.objects.filter(status=ImageAnalysis.Status.QUEUED).count() == 3
+    assert ImageAnalysis.objects.queued().count() == 3
     assert len(queued_tasks()) == 1  # one task carries the batch
-    with django_capture_on_commit_callbacks(execute=True):
-        output = backfill()
+    output = backfill()
     assert "queued 0 image(s)" in output
     assert OrmQ.objects.count() == 1
 
 
 @pytest.mark.django_db
 def test_queued_backfill_sends_one_task_per_batch_naming_every_analysis_once(settings):
-    settings.SHELFSIGHT_ANALYSIS_BATCH = 4  # uploads' batches; a backfill's have their own size
     settings.SHELFSIGHT_BACKFILL_BATCH = 2
     make_images(5)
 
     backfill()
 
     tasks = queued_tasks()
-    assert len(tasks) == 3
+    assert [len(carried_analyses(task)) for task in tasks] == [2, 2, 1]
     carried = [pk for task in tasks for pk in carried_analyses(task)]
     assert sorted(carried) == sorted(ImageAnalysis.objects.values_list("pk", flat=True))
-    assert all(task["func"] == "tagging.tasks.analyze_image_task" for task in tasks)
 
 
 @pytest.mark.django_db
-def test_forced_backfill_queues_a_task_per_image(settings):
+def test_forced_backfill_queues_new_forced_analyses_in_batches(settings):
     settings.SHELFSIGHT_BACKFILL_BATCH = 4
     images = make_images(3)
     ImageAnalysis.objects.bulk_create(
@@ -123,9 +141,11 @@ def test_forced_backfill_queues_a_task_per_image(settings):
 
     backfill("--all")
 
-    tasks = queued_tasks()
-    assert sorted(task["args"][0] for task in tasks) == sorted(image.pk for image in images)
-    assert all(task["kwargs"]["force"] and not task["kwargs"].get("along") for task in tasks)
+    (task,) = queued_tasks()
+    queued = ImageAnalysis.objects.queued()
+    assert sorted(carried_analyses(task)) == sorted(queued.values_list("pk", flat=True))
+    assert sorted(queued.values_list("image_id", flat=True)) == sorted(image.pk for image in images)
+    assert all(queued.values_list("force", flat=True))
 
 
 @pytest.mark.django_db
@@ -182,8 +202,8 @@ def bound_with_two_tasks_waiting(*, sleep, clock, stalls) -> tuple[WaitingBound,
     make_images(8)
     queued = queue_analyses(image_ids=list(ProductImage.objects.values_list("pk", flat=True)))
     bound = WaitingBound(4, sleep=sleep, clock=clock, on_stalled=stalls.append, stalled_after=60)
-    for group in task_groups(queued[:4], size=2):
-        dispatch_group(bound.room_for(group))
+    for group in (queued[:2], queued[2:4]):
+        dispatch(bound.room_for(group))
     return bound, queued[4:]
 
 
@@ -220,10 +240,9 @@ def test_waiting_bound_reports_a_stall_once_a_minute_passes_without_a_worker():
 
 
 @pytest.mark.django_db
-def test_limit_bounds_the_run(django_capture_on_commit_callbacks):
+def test_limit_bounds_the_run():
     make_images(4)
-    with django_capture_on_commit_callbacks(execute=True):
-        backfill("--limit", "2")
+    backfill("--limit", "2")
     assert ImageAnalysis.objects.count() == 2
     assert len(queued_tasks()) == 1
 
@@ -244,6 +263,7 @@ FINISHED = (ImageAnalysis.Status.SUCCEEDED, ImageAnalysis.Status.FAILED)
 
 @pytest.mark.django_db(transaction=True)
 def test_in_process_backfill_analyses_every_image_through_the_provider(provider_settings, model_server):
+    model_server.answer = json.dumps(full_answer())
     images = make_images(4)
     output = backfill("--concurrency", "1")
     assert "analysed 4 image(s)" in output
@@ -254,6 +274,7 @@ def test_in_process_backfill_analyses_every_image_through_the_provider(provider_
 
 @pytest.mark.django_db(transaction=True)
 def test_interrupted_backfill_resumes_without_analysing_any_image_twice(provider_settings, model_server):
+    model_server.answer = json.dumps(full_answer())
     images = make_images(6)
     interrupted = []
 

@@ -49,3 +49,19 @@ def test_table_report_lists_each_model(activity):
 
 def test_report_of_an_empty_period_still_prints(db):
     assert "(no rows)" in report("--days", "1")
+
+
+def test_an_unusable_answer_counts_as_an_error_of_its_model_and_a_retry_shows(
+    product_image, provider_settings, answering
+):
+    from tagging import services
+
+    answering("Sorry, I can't see the image clearly.")
+    services.analyze_image(image_id=product_image.pk)
+
+    data = json.loads(report("--format", "json"))
+
+    gemini = next(row for row in data["models"] if row["model"] == "gemini-2.5-flash")
+    assert (gemini["calls"], gemini["errors"], gemini["error_rate"]) == (1, 1, 1.0)
+    assert data["analyses"]["retrying"] == 1
+    assert "retry to come: 1" in report()

@@ -121,10 +121,7 @@ def test_reuse_takes_only_a_succeeded_original_analysis_of_the_same_bytes(produc
     assert reused.reused_from_id == original.pk
 
 
-def test_reuse_takes_the_newest_original_whichever_image_it_belongs_to(
-    product_image, provider_settings, answering, monkeypatch
-):
-    monkeypatch.setattr(services, "_IMAGES_PER_READ", 1)  # one image per read: the newest is in another read
+def test_reuse_takes_the_newest_original_whichever_image_it_belongs_to(product_image, provider_settings, answering):
     answering(full_answer())
     services.analyze_image(image_id=product_image.pk)
     same_bytes = {"size": (640, 480), "colour": (30, 40, 120)}
@@ -153,17 +150,20 @@ def test_enqueue_retag_queues_forced_analyses_that_run_after_commit(
     assert not ImageAnalysis.objects.filter(status="queued").exists()
 
 
-def test_sweep_requeues_an_analysis_stuck_running(product_image, provider_settings, answering, sync_tasks):
+def test_an_analysis_left_running_past_the_lease_is_queued_again_and_finished(
+    product_image, provider_settings, answering, sync_tasks
+):
     from datetime import timedelta
 
     from django.utils import timezone
 
     answering(full_answer())
     stuck = ImageAnalysis.objects.create(
-        image=product_image, status="running", attempts=1, started_at=timezone.now() - timedelta(hours=1)
+        image=product_image, status="running", attempts=1, started_at=timezone.now() - timedelta(minutes=1)
     )
+    assert services.retry_due_analyses() == 0  # a minute old: its run may still be alive
 
-    requeued = services.sweep_stuck_analyses(older_than_seconds=600)
+    requeued = services.retry_due_analyses(now=timezone.now() + timedelta(seconds=services.lease_seconds()))
 
     stuck.refresh_from_db()
     assert requeued == 1
@@ -171,18 +171,21 @@ def test_sweep_requeues_an_analysis_stuck_running(product_image, provider_settin
     assert stuck.attempts == 2
 
 
-def test_sweep_gives_up_after_the_attempt_limit(product_image):
+def test_an_analysis_left_running_with_every_attempt_used_fails_as_interrupted(product_image):
     from datetime import timedelta
 
     from django.utils import timezone
 
     stuck = ImageAnalysis.objects.create(
-        image=product_image, status="running", attempts=3, started_at=timezone.now() - timedelta(hours=1)
+        image=product_image,
+        status="running",
+        attempts=services.max_attempts(),
+        started_at=timezone.now() - timedelta(hours=1),
     )
 
-    assert services.sweep_stuck_analyses(older_than_seconds=600) == 0
+    assert services.retry_due_analyses() == 0
     stuck.refresh_from_db()
-    assert (stuck.status, stuck.error_class) == ("failed", "AnalysisStuck")
+    assert (stuck.status, stuck.error_class, stuck.next_attempt_at) == ("failed", "AnalysisInterrupted", None)
 
 
 def test_merge_moves_product_tags_and_makes_the_source_a_synonym(
@@ -215,64 +218,43 @@ def test_accepting_a_proposed_tag_applies_its_confident_product_tags(
     assert ProductTag.objects.get(tag=proposed).status == ProductTag.Status.APPLIED
 
 
-def test_sweep_dispatches_one_task_per_batch_of_plain_queued_analyses(product, settings, monkeypatch):
+def test_lost_queued_analyses_get_tasks_again_one_per_batch(product, settings):
     from datetime import timedelta
 
     from django.utils import timezone
+    from django_q.models import OrmQ
 
     from catalog.services import add_product_image
-    from tagging import tasks
     from tests.factories import image_upload
 
-    settings.SHELFSIGHT_ANALYSIS_BATCH = 4
-    images = [add_product_image(product=product, upload=image_upload(colour=(index, 9, 9))) for index in range(10)]
-    ImageAnalysis.objects.all().delete()  # only the rows below
-    long_ago = timezone.now() - timedelta(hours=1)
+    settings.SHELFSIGHT_BACKFILL_BATCH = 4
+    images = [add_product_image(product=product, upload=image_upload(colour=(index * 25, 9, 9))) for index in range(10)]
     for image in images[:9]:
-        ImageAnalysis.objects.create(image=image, status="queued", attempts=0)
-    ImageAnalysis.objects.create(image=images[9], status="queued", attempts=0, force=True)
-    ImageAnalysis.objects.update(created_at=long_ago)
-    dispatched = []
-    monkeypatch.setattr(tasks, "dispatch_analysis", lambda **kwargs: dispatched.append(kwargs))
+        ImageAnalysis.objects.create(image=image, status="queued")
+    ImageAnalysis.objects.create(image=images[9], status="queued", force=True, route="vision-premium")
+    later = timezone.now() + timedelta(seconds=services.lease_seconds() + 1)
 
-    assert services.sweep_stuck_analyses(older_than_seconds=600) == 10
+    assert services.retry_due_analyses(now=later) == 10
 
-    plain = [call for call in dispatched if not call.get("force")]
-    assert len(plain) == 3  # 9 plain rows, 4 to a task
-    # Each task carries its batch's analyses, its own image's first; a batch of one carries none.
-    carried = [
-        [ImageAnalysis.objects.get(pk=pk).image_id for pk in call.get("along") or ()] or [call["image_id"]]
-        for call in plain
-    ]
-    assert [batch[0] for batch in carried] == [call["image_id"] for call in plain]
-    assert sorted(image_id for batch in carried for image_id in batch) == sorted(image.pk for image in images[:9])
-    assert [call["image_id"] for call in dispatched if call.get("force")] == [images[9].pk]
-    assert ImageAnalysis.objects.filter(status="queued", created_at__gt=long_ago).count() == 10
+    carried = [row.task["args"][0] for row in OrmQ.objects.order_by("id")]
+    assert [len(batch) for batch in carried] == [4, 4, 2]
+    assert sorted(pk for batch in carried for pk in batch) == sorted(ImageAnalysis.objects.values_list("pk", flat=True))
+    assert ImageAnalysis.objects.filter(status="queued", next_attempt_at=later).count() == 10
+    assert services.retry_due_analyses(now=later) == 0  # not again until another lease has passed
 
 
-def test_a_staff_decision_made_after_a_batch_read_the_tags_is_never_overwritten(
+def test_a_staff_decision_is_never_overwritten_by_a_later_analysis(
     product_image, provider_settings, answering, admin_user
 ):
-    import json
-
-    from tagging.analysis.parsing import parse_answer
-    from tagging.machine_tags import apply_machine_tags
-
     product = product_image.product
     answering(full_answer())
     services.analyze_image(image_id=product_image.pk)
-    read_by_the_batch = list(ProductTag.objects.filter(product=product))
     navy = _tag(product, "colour", "navy")
-    services.reject_tags(product_tag_ids=[navy.pk], reviewer=admin_user)  # meanwhile, in the admin
+    services.reject_tags(product_tag_ids=[navy.pk], reviewer=admin_user)
     second = add_product_image(product=product, upload=image_upload(colour=(200, 10, 10)))
-    analysis = ImageAnalysis.objects.create(image=second, status="running", model="gemini-2.5-flash")
+    answering(full_answer(co="navy 99"))
 
-    apply_machine_tags(
-        analysis=analysis,
-        image=second,
-        findings=parse_answer(json.dumps(full_answer(co="navy 99")), workflow="full"),
-        current=read_by_the_batch,
-    )
+    analysis = services.analyze_image(image_id=second.pk)
 
     navy.refresh_from_db()
     assert (navy.status, navy.reviewed_by_id) == (ProductTag.Status.REJECTED, admin_user.pk)

@@ -49,10 +49,10 @@ def test_sweep_reruns_a_lost_retag_down_the_route_it_was_queued_for(
     from django.utils import timezone
 
     answering(full_answer())
-    services.enqueue_retag(image_ids=[product_image.pk], route="vision-premium")  # its task never ran
-    ImageAnalysis.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    services.enqueue_retag(image_ids=[product_image.pk], route="vision-premium")  # its task never went out
+    an_hour_later = timezone.now() + timedelta(hours=1)
 
-    assert services.sweep_stuck_analyses(older_than_seconds=60) == 1
+    assert services.retry_due_analyses(now=an_hour_later) == 1
 
     assert [request["model"] for request in model_server.chat_requests] == ["gpt-4.1"]
     assert ImageAnalysis.objects.get(image=product_image).route == "vision-premium"

@@ -13,15 +13,15 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django_q.conf import Conf
 from tqdm import tqdm
 
 from catalog.models import Category, ProductImage
-from tagging.backfill import DEFAULT_MAX_WAITING, WaitingBound, queue_analyses
-from tagging.batches import backfill_batch_size, dispatch_group, task_groups
+from tagging import queueing, services
+from tagging.backfill import DEFAULT_MAX_WAITING, WaitingBound
 from tagging.models import ImageAnalysis
 
 CHUNK_SIZE = 500
@@ -39,12 +39,13 @@ def images_to_backfill(
     if since is not None:
         images = images.filter(created_at__gte=since)
     analyses = ImageAnalysis.objects.filter(image=OuterRef("pk"), workflow=workflow)
-    succeeded = Exists(analyses.filter(status=ImageAnalysis.Status.SUCCEEDED))
-    failed = Exists(analyses.filter(status=ImageAnalysis.Status.FAILED))
     if mode == "missing":
-        return images.exclude(succeeded).exclude(failed)
+        return images.exclude(Exists(analyses.succeeded())).exclude(Exists(analyses.failed()))
     if mode == "failed":
-        return images.filter(failed).exclude(succeeded)
+        # Whose latest analysis failed, whatever came before it (an image tagged once, then
+        # re-tagged without success, is one of them).
+        latest = analyses.order_by("-created_at", "-id").values("status")[:1]
+        return images.annotate(latest_status=Subquery(latest)).filter(latest_status=ImageAnalysis.Status.FAILED)
     # "all": every image, except those that already have a finished analysis from this run
     # (started at or after fresh_since) — that is what makes a forced run resumable.
     finished_this_run = Exists(
@@ -118,8 +119,6 @@ class Command(BaseCommand):
         if options["limit"] is not None:
             total = min(total, max(options["limit"], 0))
 
-        from tagging import services
-
         estimate = services.estimate_analysis_cost(image_count=total, route=options["route"])
         if options["dry_run"]:
             self.stdout.write(
@@ -162,15 +161,18 @@ class Command(BaseCommand):
     def _enqueue(self, chunks, workflow, force, bound: WaitingBound | None, progress) -> int:
         """Record each chunk's queued analyses and hand them to the workers a batch per task;
         images already pending are skipped. See tagging.backfill."""
-        count = 0
+        count, size = 0, queueing.batch_size()
         for chunk in chunks:
             with transaction.atomic():
-                queued = queue_analyses(image_ids=chunk, workflow=workflow, force=force)
-            for group in task_groups(queued, size=backfill_batch_size()):
+                queued = queueing.queue_analyses(
+                    image_ids=chunk, workflow=workflow, force=force, queue=settings.SHELFSIGHT_BACKFILL_QUEUE
+                )
+            for start in range(0, len(queued), size):
+                group = queued[start : start + size]
                 if bound is not None:
                     group = bound.room_for(group)
                 if group:
-                    dispatch_group(group)
+                    queueing.dispatch(group)
                     count += len(group)
             progress.update(len(chunk))
         return count
@@ -199,8 +201,6 @@ class Command(BaseCommand):
         A chunk is read, analysed and awaited before the next is read, so the selection query
         never runs while workers write (SQLite readers and writers would otherwise contend).
         """
-        from tagging import services
-
         # Each pool thread has its own database connection. It is kept from image to image (a
         # new PostgreSQL connection per image cost more CPU than the analysis), dropped like a
         # worker's when it went bad or past CONN_MAX_AGE, and closed once the pool has finished.

@@ -89,7 +89,11 @@ class Command(BaseCommand):
         )
         analyses = report["analyses"]
         out("")
-        out(f"Image analyses: {analyses['analyses']} " + _counts(analyses["by_status"]))
+        out(
+            f"Image analyses: {analyses['analyses']} "
+            + _counts(analyses["by_status"])
+            + f" (failed, retry to come: {analyses['retrying']})"
+        )
         out(f"  by the local analyser (no model call, no spend): {analyses['local']}")
         out(
             "Failure reasons: "
