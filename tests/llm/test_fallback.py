@@ -124,7 +124,7 @@ def test_an_unusable_answer_is_a_billed_failure_of_its_model_and_the_next_model_
     primary = route_config("vision-tagging").primary
     for _ in range(4):  # five failures in a row open the circuit, unusable answers included
         gateway.complete(ask(validate=json.loads))
-    assert breaker.is_open(primary.key)
+    assert breaker.is_open("vision-tagging", primary.key)
 
 
 def test_every_model_answering_unusably_raises_provider_unavailable(make_route, two_providers):

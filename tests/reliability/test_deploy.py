@@ -1,5 +1,6 @@
 """Production settings pass Django's deployment checks, and provider keys never reach a log."""
 
+import json
 import logging
 import os
 import subprocess
@@ -10,8 +11,11 @@ import pytest
 
 from llm import gateway
 from llm.exceptions import GatewayError
+from llm.models import LLMCall
 from llm.types import ChatRequest
+from tagging.analysis.schema import KEYWORD_KEY
 from tests.fakes.openai_server import Reply
+from tests.reliability.model_answers import tagging_answer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SECRET_API_KEY = "sk-live-DO-NOT-LOG-7f3a9c2e5b8d1f4a"
@@ -108,11 +112,15 @@ def test_a_key_echoed_in_a_successful_answer_is_redacted_before_it_is_stored(pro
     from tests.factories import ProductFactory, image_upload
 
     provider_settings.OPENAI_API_KEY = SECRET_API_KEY
-    model_server.answer = f"Your request with key {SECRET_API_KEY} was received."
+    answer = json.loads(tagging_answer({}))
+    answer[KEYWORD_KEY] = [*answer[KEYWORD_KEY], f"key {SECRET_API_KEY} 50"]
+    model_server.answer = json.dumps(answer)
     image = add_product_image(product=ProductFactory(), upload=image_upload(size=(640, 480)))
 
     analyze_image(image_id=image.pk)
 
-    raw = ImageAnalysis.objects.get(image=image).raw_response
-    assert "Your request with key [redacted] was received." in raw
-    assert SECRET_API_KEY not in raw
+    analysis = ImageAnalysis.objects.get(image=image)
+    assert analysis.status == ImageAnalysis.Status.SUCCEEDED
+    assert "key [redacted] 50" in analysis.raw_response
+    stored = " ".join(str(value) for row in LLMCall.objects.values_list() for value in row)
+    assert SECRET_API_KEY not in analysis.raw_response + str(analysis.result) + stored
