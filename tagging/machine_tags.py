@@ -59,7 +59,8 @@ def apply_machine_tags(*, analysis: ImageAnalysis, image: ProductImage, findings
             findings.notes.append(f"Dropped {finding.facet} {finding.value[:60]!r}: no usable words.")
         elif tag.pk not in chosen or finding.confidence > chosen[tag.pk][1]:
             chosen[tag.pk] = (tag, finding.confidence, ProductTag.Evidence(finding.evidence))
-    current = list(ProductTag.objects.filter(product=product))
+    # No order needed, and the default one would join products and tags on every image.
+    current = list(ProductTag.objects.filter(product=product).order_by())
     existing = {row.tag_id: row for row in current if row.tag_id in chosen}
     events: list[ProductTagEvent] = []
     fresh = []

@@ -58,7 +58,8 @@ def queue_analyses(
             pending_images.add(image_id)
         elif status == ImageAnalysis.Status.SUCCEEDED:
             succeeded_images.add(image_id)
-    existing = set(ProductImage.objects.filter(pk__in=list(image_ids)).values_list("pk", flat=True))
+    # order_by(): a membership test needs no order, and the default one joins the products.
+    existing = set(ProductImage.objects.filter(pk__in=list(image_ids)).order_by().values_list("pk", flat=True))
     token, now = uuid.uuid4(), timezone.now()
     fresh, failed = [], []
     for image_id in dict.fromkeys(image_ids):
@@ -69,6 +70,8 @@ def queue_analyses(
             failed.append(last[0])
         elif image_id not in succeeded_images or force:
             fresh.append(image_id)
+    if not fresh and not failed:  # nothing carries the token: nothing to read back
+        return []
     changes = {"route": route, "queue": queue, "claim": token, "next_attempt_at": now}
     for pk in failed:
         _queue_again(pk=pk, force=force, requested_by=requested_by, **changes)

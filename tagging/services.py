@@ -119,7 +119,8 @@ def analyze_image(
     queued = queueing.queue_analyses(
         image_ids=[image_id], workflow=workflow, force=force, requested_by=requested_by, route=route
     )
-    pending = queued or list(ImageAnalysis.objects.filter(image_id=image_id, workflow=workflow).queued())
+    # At most one analysis of an image and workflow is pending, so the default ordering is not needed.
+    pending = queued or list(ImageAnalysis.objects.filter(image_id=image_id, workflow=workflow).queued().order_by())
     ran = run_analyses(analysis_ids=[analysis.pk for analysis in pending])
     if ran:
         return ran[0]
