@@ -4,11 +4,13 @@ import re
 
 import pytest
 
+from catalog.models import Category
+from catalog.services import category_from_path
 from tagging import views
 from tagging.models import ProductTag, Tag
 from tests.admin.conftest import make_waiting_image
 from tests.browser.test_review_flow import OUTPUT, PASSWORD, log_in
-from tests.factories import TagFactory
+from tests.factories import ProductFactory, TagFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -187,3 +189,16 @@ def test_front_page_and_api_root_answer(browser_page, live_server):
     assert api.status == 200 and "/api/products/" in page.content()
     schema = page.goto(f"{live_server.url}/api/schema/")
     assert schema.status == 200 and "openapi:" in page.text_content("body")
+
+
+def test_the_browsable_apis_patch_form_sent_unchanged_keeps_the_category(browser_page, live_server, reviewer):
+    product = ProductFactory(sku="RT-B", category=category_from_path(path="Apparel > Dresses"))
+    categories_before = list(Category.objects.values_list("pk", "path"))
+    page = browser_page
+    log_in(page, live_server, next_path="/api/products/RT-B/")
+    with page.expect_response(lambda response: response.request.method == "PATCH") as answer:
+        page.click('#put-generic-content-form button[data-method="PATCH"]')  # the raw form, pre-filled
+    assert answer.value.status == 200
+    product.refresh_from_db()
+    assert product.category.path == "apparel/dresses"
+    assert list(Category.objects.values_list("pk", "path")) == categories_before
