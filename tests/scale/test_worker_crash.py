@@ -72,6 +72,10 @@ def test_sigkilled_worker_mid_batch_ends_with_every_image_analysed_exactly_once(
     # Whatever was still on Redis is worked off; what the dead cluster held is stuck until the sweep.
     wait_for(lambda: redis_broker.queue_size() == 0, timeout=60)
     time.sleep(2)
+    # The workers judge the dead cluster's claims by their own clock and 20 s lease: re-queued
+    # before that lease has really passed, a row would be refused and stay stuck.
+    worker_lease = timedelta(seconds=int(worker_env["SHELFSIGHT_TASK_TIMEOUT"]))
+    wait_for(lambda: not pending().filter(started_at__gt=timezone.now() - worker_lease).exists(), timeout=60)
     retry_due_analyses(now=timezone.now() + timedelta(seconds=lease_seconds() + 1))
     # Counted with ">=" so that an image analysed twice fails below by name, not as a timeout.
     wait_for(lambda: succeeded_count() >= IMAGES and not pending().exists(), timeout=90)
