@@ -17,7 +17,7 @@ urlpatterns = [
     path("api/", views.ApiRootView.as_view(), name="api-root"),
     path("api/schema/", views.SchemaView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/", include("catalog.urls")),
+    path("api/", include("storefront.urls")),
     path("api/", include("recommendations.urls")),
     path("", include("tagging.urls")),
 ]

@@ -1,5 +1,8 @@
 """Staff screens for the catalog: products with their images, tags, flags and bulk actions.
 
+The models are the catalog's, so the pages keep their /admin/catalog/... addresses; the module sits
+here, above tagging, because every product page shows tags and analyses.
+
 Every state change goes through a service (catalog.services, tagging.services); this module
 only turns admin input into those calls and their results into messages.
 """
