@@ -24,6 +24,9 @@ from catalog.admin_base import ReadOnlyInline, thumbnail_html
 from catalog.exceptions import ImageRejected
 from catalog.images import read_upload, validate_image
 from catalog.models import Category, Product, ProductImage
+from llm import gateway
+from tagging import selectors as tagging_selectors
+from tagging import services as tagging_services
 from tagging.models import Flag, ImageAnalysis, ProductTag, Tag
 
 FACET_COLOURS = {
@@ -407,9 +410,6 @@ class ProductAdmin(admin.ModelAdmin):
     # --- actions ----------------------------------------------------------------------
     @admin.action(description="Re-tag with AI…", permissions=["change"])
     def retag_with_ai(self, request, queryset):
-        from tagging import selectors as tagging_selectors
-        from tagging import services as tagging_services
-
         image_ids = list(ProductImage.objects.filter(product__in=queryset).values_list("id", flat=True))
         submitted = "confirm" in request.POST or "estimate" in request.POST
         form = RetagForm(request.POST if submitted else None, routes=tagging_selectors.analysis_routes())
@@ -448,8 +448,6 @@ class ProductAdmin(admin.ModelAdmin):
 
     @admin.action(description="Approve all tags waiting for review", permissions=["change"])
     def approve_all_pending(self, request, queryset):
-        from tagging import services as tagging_services
-
         ids = list(
             ProductTag.objects.filter(product__in=queryset, status=ProductTag.Status.NEEDS_REVIEW).values_list(
                 "id", flat=True
@@ -487,8 +485,6 @@ class ProductAdmin(admin.ModelAdmin):
 
     @admin.action(description="Clear open flags", permissions=["change"])
     def clear_flags(self, request, queryset):
-        from tagging import services as tagging_services
-
         flag_ids = list(Flag.objects.filter(product__in=queryset, status=Flag.Status.OPEN).values_list("id", flat=True))
         for flag_id in flag_ids:
             tagging_services.clear_flag(flag_id=flag_id, reviewer=request.user)
@@ -508,15 +504,11 @@ def _queued_message(count: int) -> str:
 
 
 def _route_is_configured(route: str) -> bool:
-    from llm import gateway
-
     return gateway.is_configured(route=route)
 
 
 def _primary_model(route: str) -> str:
     try:
-        from llm import gateway
-
         return gateway.primary_model(route=route)
     except Exception:  # an unconfigured route only means the estimate shows no model name
         return ""
