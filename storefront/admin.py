@@ -171,6 +171,20 @@ class ProductImageForm(forms.ModelForm):
             upload.seek(0)
         return cleaned
 
+    def save(self, commit: bool = True) -> ProductImage:
+        """A new image is stored by the service (file, checksums and row together); an existing
+        one only changes position. The admin's inline formset calls this for every changed row."""
+        upload = self.cleaned_data.get("upload")
+        if self.instance.pk is None and upload:
+            if not commit:
+                raise ValueError("A new image is stored by catalog.services.add_product_image: save with commit=True.")
+            self.instance = catalog_services.add_product_image(
+                product=self.instance.product, upload=upload, position=self.cleaned_data.get("position")
+            )
+        elif commit:
+            self.instance.save(update_fields=["position"])
+        return self.instance
+
 
 class ProductImageInline(admin.TabularInline):
     model = ProductImage
@@ -373,28 +387,8 @@ class ProductAdmin(admin.ModelAdmin):
 
     # --- images: uploads through the service, nothing half-saved ------------------------
     def save_formset(self, request, form, formset, change):
-        if formset.model is not ProductImage:
-            return super().save_formset(request, form, formset, change)
-        # The admin's change message reads these three lists.
-        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        for inline_form in formset.forms:
-            if inline_form in formset.deleted_forms:
-                if inline_form.instance.pk is not None:
-                    formset.deleted_objects.append(inline_form.instance)
-                    inline_form.instance.delete()
-                continue
-            if not inline_form.has_changed():
-                continue
-            upload = inline_form.cleaned_data.get("upload")
-            if inline_form.instance.pk is None and upload:
-                image = catalog_services.add_product_image(
-                    product=form.instance, upload=upload, position=inline_form.cleaned_data.get("position")
-                )
-                formset.new_objects.append(image)
-            elif inline_form.instance.pk is not None:
-                inline_form.instance.save(update_fields=["position"])
-                formset.changed_objects.append((inline_form.instance, ["position"]))
-        if formset.new_objects:
+        super().save_formset(request, form, formset, change)  # ProductImageForm.save stores uploads
+        if formset.model is ProductImage and formset.new_objects:
             self.message_user(request, _queued_message(len(formset.new_objects)), messages.INFO)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
