@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "tagging",
     "llm",
     "recommendations",
+    "storefront",
 ]
 
 MIDDLEWARE = [

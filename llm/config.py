@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from llm.conf import DEFAULT_DAILY_BUDGETS_USD, SEED_PRICES, SEED_TIERS
+from llm.models import ModelDeployment, Route, RouteStep
 from llm.pricing import Price
 
 VERSION_KEY = "llm:config-version"
@@ -165,8 +166,6 @@ def _initial_version() -> int:
 
 
 def _load(version: object) -> Snapshot:
-    from llm.models import ModelDeployment, Route, RouteStep
-
     deployments = {
         row.pk: deployment_config(row)
         for row in ModelDeployment.objects.select_related("provider").filter(enabled=True, provider__enabled=True)
