@@ -101,7 +101,7 @@ def faulty_provider(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def file_database(django_db_blocker):
+def file_database(django_db_blocker, django_db_modify_db_settings):
     """The test database, made here: no test is marked django_db, so pytest-django makes none,
     and no test wraps the run in a transaction that would hold SQLite's write lock."""
     from django.test.utils import setup_databases, teardown_databases
