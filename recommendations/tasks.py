@@ -3,7 +3,7 @@
 Neighbour refreshes are coalesced. Tag changes arrive one image at a time (hundreds a second
 in a backfill) and the products they touch share most of their neighbours, so one refresh
 of many products costs little more than a refresh of one. Changes are therefore gathered per
-time window of SHELFSIGHT_SIMILAR_REFRESH_WINDOW seconds (default 1; 0 turns it off):
+time window of REFRESH_WINDOW_SECONDS (0 turns it off):
 each change stores its product ids in the window's next free slot (claimed with the cache's
 atomic ``add``), and the change that claims slot 0 queues the one drain task of that window.
 The drain waits for the window to end, marks it closed and refreshes everything the slots
@@ -25,6 +25,8 @@ DRAIN_TASK = "recommendations.tasks.drain_similar_refresh_window_task"
 _PREFIX = "recommendations:refresh-window"
 _SLOT_BATCH = 100
 _RUNNING_KEY = f"{_PREFIX}:running"
+# Tag changes within this many seconds share one neighbour-list refresh; 0 refreshes each alone.
+REFRESH_WINDOW_SECONDS = 1.0
 
 
 def enqueue_similar_refresh(*, product_ids: list[int]) -> str | None:
@@ -120,4 +122,4 @@ def _running_ttl() -> int:
 
 
 def _window_seconds() -> float:
-    return float(getattr(settings, "SHELFSIGHT_SIMILAR_REFRESH_WINDOW", 1.0))
+    return REFRESH_WINDOW_SECONDS

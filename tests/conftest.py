@@ -1,8 +1,22 @@
 """Fixtures shared by the whole suite: the loopback model server and provider settings."""
 
+import os
+
 import pytest
 
 from tests.fakes.openai_server import FakeOpenAIServer
+from tests.own_process import SQLITE_FILE_VARIABLE
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    # The suite's in-memory SQLite fails concurrent writers at once ("table is locked"); checks
+    # that drive many threads at it run in a process of their own on a file (tests/own_process.py).
+    from django.conf import settings
+
+    database = os.environ.get(SQLITE_FILE_VARIABLE)
+    if database and settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = database
 
 
 @pytest.fixture(autouse=True)
@@ -54,13 +68,13 @@ def model_server():
 
 
 @pytest.fixture
-def provider_settings(settings, model_server):
+def provider_settings(settings, model_server, monkeypatch):
     """Point the gateway's default provider at the loopback server, with fast timeouts."""
     settings.OPENAI_BASE_URL = model_server.base_url
     settings.OPENAI_API_KEY = "sk-test-0123456789abcdef"
     settings.SHELFSIGHT_VISION_MODEL = "gemini-2.5-flash"
     settings.SHELFSIGHT_LLM_TIMEOUT = 2.0
-    settings.SHELFSIGHT_LLM_MAX_RETRIES = 0
+    monkeypatch.setattr("llm.config.DEFAULT_MAX_RETRIES", 0)
     return settings
 
 

@@ -142,16 +142,16 @@ def test_non_http_schemes_are_refused(catalog_dir):
     assert "1 refused" in run_import(csv_file)
 
 
-def test_url_image_from_an_allowed_network_is_fetched(catalog_dir, image_server, settings):
-    settings.SHELFSIGHT_IMPORT_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+def test_url_image_from_an_allowed_network_is_fetched(catalog_dir, image_server, monkeypatch):
+    monkeypatch.setattr("catalog.fetch.TRUSTED_NETWORKS", ("127.0.0.1/32",))
     csv_file = catalog_dir / "catalog.csv"
     csv_file.write_text(HEADER + f"URL-2,From URL,,10,USD,,{image_server}/shirt.jpg\n")
     assert "1 created" in run_import(csv_file)
     assert ProductImage.objects.get().format == "JPEG"
 
 
-def test_url_images_over_the_size_limit_are_refused(image_server, settings):
-    settings.SHELFSIGHT_IMPORT_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+def test_url_images_over_the_size_limit_are_refused(image_server, monkeypatch):
+    monkeypatch.setattr("catalog.fetch.TRUSTED_NETWORKS", ("127.0.0.1/32",))
     with pytest.raises(FetchRefused, match="larger than"):
         fetch_image(f"{image_server}/big.jpg", max_bytes=1024 * 1024)
 
@@ -162,7 +162,7 @@ def test_public_addresses_pass_the_address_check():
         check_address("::ffff:127.0.0.1")
 
 
-def test_url_images_slower_than_the_time_limit_are_refused(image_server, settings):
-    settings.SHELFSIGHT_IMPORT_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+def test_url_images_slower_than_the_time_limit_are_refused(image_server, monkeypatch):
+    monkeypatch.setattr("catalog.fetch.TRUSTED_NETWORKS", ("127.0.0.1/32",))
     with pytest.raises(FetchRefused, match="Timed out"):
         fetch_image(f"{image_server}/slow.jpg", timeout=0.3)

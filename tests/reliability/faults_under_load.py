@@ -8,7 +8,7 @@ as it would 1 min, 10 min and 1 h later (the clock injected). Afterwards every i
 tagged, none was sent to the provider more often than the retry policy allows, and each was
 billed for one answer.
 
-SHELFSIGHT_FAULT_IMAGES sets the size (200 in the suite; bench/fault_recovery.py runs 1,000).
+FAULT_IMAGES in the environment sets the size (200 in the suite; bench/fault_recovery.py runs 1,000).
 """
 
 import io
@@ -34,7 +34,7 @@ from tests.factories import ProductFactory
 from tests.fakes.openai_server import FakeOpenAIServer, FaultMix
 from tests.reliability.model_answers import tagging_answer
 
-IMAGES = int(os.environ.get("SHELFSIGHT_FAULT_IMAGES", "200"))
+IMAGES = int(os.environ.get("FAULT_IMAGES", "200"))
 # Three models, as a route with fallbacks has: at 50 % faults a failed attempt is then rare
 # enough that four attempts tag every image, so the check can demand all of them.
 CHAIN = ("gemini-2.5-flash", "gpt-4.1", "claude-sonnet-4.5")
@@ -101,7 +101,7 @@ def faulty_provider(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def file_database(django_db_blocker):
+def file_database(django_db_blocker, django_db_modify_db_settings):
     """The test database, made here: no test is marked django_db, so pytest-django makes none,
     and no test wraps the run in a transaction that would hold SQLite's write lock."""
     from django.test.utils import setup_databases, teardown_databases

@@ -9,7 +9,6 @@ import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import datetime, time
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -105,6 +104,12 @@ class Command(BaseCommand):
             help="When queueing: hold back while this many of the run's images wait for a worker, so uploads "
             f"queued meanwhile are not stuck behind the whole backfill (default {DEFAULT_MAX_WAITING}; 0: no bound).",
         )
+        parser.add_argument(
+            "--queue",
+            default="",
+            help="When queueing: the django-q2 queue for the run's tasks, e.g. backfill, served by a cluster "
+            "started with Q_CLUSTER_NAME set to it, so uploads keep theirs (default: the uploads' queue).",
+        )
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **options):
@@ -146,10 +151,11 @@ class Command(BaseCommand):
             else:
                 bound = None
                 if options["max_waiting"] > 0:
-                    bound = WaitingBound(options["max_waiting"], on_stalled=self._stalled_warning(progress))
-                done = self._enqueue(
-                    iterate_id_chunks(queryset, limit=options["limit"]), workflow, force, bound, progress
-                )
+                    bound = WaitingBound(
+                        options["max_waiting"], on_stalled=self._stalled_warning(progress, options["queue"])
+                    )
+                chunks = iterate_id_chunks(queryset, limit=options["limit"])
+                done = self._enqueue(chunks, workflow, force, bound, progress, options["queue"])
                 verb = "queued"
         except KeyboardInterrupt:
             progress.close()
@@ -158,15 +164,13 @@ class Command(BaseCommand):
         progress.close()
         self.stdout.write(self.style.SUCCESS(f"{verb} {done} image(s) (estimate was ${estimate})."))
 
-    def _enqueue(self, chunks, workflow, force, bound: WaitingBound | None, progress) -> int:
+    def _enqueue(self, chunks, workflow, force, bound: WaitingBound | None, progress, queue: str) -> int:
         """Record each chunk's queued analyses and hand them to the workers a batch per task;
         images already pending are skipped. See tagging.backfill."""
         count, size = 0, queueing.batch_size()
         for chunk in chunks:
             with transaction.atomic():
-                queued = queueing.queue_analyses(
-                    image_ids=chunk, workflow=workflow, force=force, queue=settings.SHELFSIGHT_BACKFILL_QUEUE
-                )
+                queued = queueing.queue_analyses(image_ids=chunk, workflow=workflow, force=force, queue=queue)
             for start in range(0, len(queued), size):
                 group = queued[start : start + size]
                 if bound is not None:
@@ -177,10 +181,9 @@ class Command(BaseCommand):
             progress.update(len(chunk))
         return count
 
-    def _stalled_warning(self, progress):
+    def _stalled_warning(self, progress, own_queue: str):
         """What the waiting bound calls when no worker takes the backfill's tasks: a warning that
         names the queue and the command that serves it."""
-        own_queue = settings.SHELFSIGHT_BACKFILL_QUEUE
         queue = own_queue or Conf.CLUSTER_NAME
         serve = f"Q_CLUSTER_NAME={own_queue} python manage.py qcluster" if own_queue else "python manage.py qcluster"
 
