@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.database_cache import database_cache_in
 from tests.fakes.openai_server import FakeOpenAIServer
 
 
@@ -24,6 +25,14 @@ def isolated_cache(settings):
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def database_cache(settings, db):
+    """The default cache as production runs it without REDIS_URL: config.cache.DatabaseCache,
+    in the test database (see tests/database_cache.py)."""
+    with database_cache_in(settings) as cache:
+        yield cache
 
 
 @pytest.fixture(autouse=True)
