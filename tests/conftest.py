@@ -1,9 +1,18 @@
 """Fixtures shared by the whole suite: the loopback model server and provider settings."""
 
 import pytest
+from django.test import override_settings
 
 from tests.database_cache import database_cache_in
 from tests.fakes.openai_server import FakeOpenAIServer
+
+
+@pytest.fixture(scope="session", autouse=True)
+def static_root(tmp_path_factory):
+    # WhiteNoise warns at every start of a request handler when STATIC_ROOT does not exist, and
+    # the suite never runs collectstatic: an empty directory of its own keeps real warnings visible.
+    with override_settings(STATIC_ROOT=tmp_path_factory.mktemp("static")):
+        yield
 
 
 @pytest.fixture(autouse=True)
