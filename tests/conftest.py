@@ -3,7 +3,9 @@
 import os
 
 import pytest
+from django.test import override_settings
 
+from tests.database_cache import database_cache_in
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.own_process import SQLITE_FILE_VARIABLE
 
@@ -17,6 +19,14 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     database = os.environ.get(SQLITE_FILE_VARIABLE)
     if database and settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = database
+
+
+@pytest.fixture(scope="session", autouse=True)
+def static_root(tmp_path_factory):
+    # WhiteNoise warns at every start of a request handler when STATIC_ROOT does not exist, and
+    # the suite never runs collectstatic: an empty directory of its own keeps real warnings visible.
+    with override_settings(STATIC_ROOT=tmp_path_factory.mktemp("static")):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -38,6 +48,14 @@ def isolated_cache(settings):
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def database_cache(settings, db):
+    """The default cache as production runs it without REDIS_URL: config.cache.DatabaseCache,
+    in the test database (see tests/database_cache.py)."""
+    with database_cache_in(settings) as cache:
+        yield cache
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,6 @@ import http.server
 import io
 import json
 import threading
-import time
 
 import pytest
 from django.core.management import call_command
@@ -32,8 +31,9 @@ def catalog_dir(tmp_path):
 
 @pytest.fixture
 def image_server():
-    """A tiny HTTP server on loopback serving one JPEG and one oversized body."""
-    body = image_bytes()
+    """A tiny HTTP server on loopback serving one JPEG, one oversized body and, at /slow.jpg,
+    an answer held back until the test is over."""
+    body, test_over = image_bytes(), threading.Event()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def log_message(self, *args):
@@ -41,7 +41,7 @@ def image_server():
 
         def do_GET(self):
             if self.path == "/slow.jpg":
-                time.sleep(1.5)
+                test_over.wait()
             payload = body if self.path == "/shirt.jpg" else b"x" * (3 * 1024 * 1024)
             self.send_response(200)
             self.send_header("Content-Type", "image/jpeg")
@@ -49,9 +49,10 @@ def image_server():
             self.wfile.write(payload)
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
+    test_over.set()
     server.shutdown()
     server.server_close()
 
