@@ -16,9 +16,8 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
-from django_q.conf import Conf
 
-from config.queue import enqueue
+from config.queue import enqueue, tasks_run_inline
 
 REFRESH_TASK = "recommendations.tasks.refresh_similar_products_task"
 DRAIN_TASK = "recommendations.tasks.drain_similar_refresh_window_task"
@@ -30,7 +29,7 @@ _RUNNING_KEY = f"{_PREFIX}:running"
 def enqueue_similar_refresh(*, product_ids: list[int]) -> str | None:
     """Make sure the lists of ``product_ids`` are refreshed soon; returns a task id when one was queued."""
     window = _window_seconds()
-    if window <= 0 or Conf.SYNC:  # inline tasks (tests, one-off scripts): nothing to gather
+    if window <= 0 or tasks_run_inline():  # inline tasks (tests, one-off scripts): nothing to gather
         return _refresh_now(product_ids)
     ids = sorted({int(product_id) for product_id in product_ids})
     if not ids:
