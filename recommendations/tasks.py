@@ -109,7 +109,8 @@ def _key(number: int, name) -> str:
 
 
 def _ttl(window: float) -> int:
-    # Long enough for a drain stuck behind a full queue; the nightly rebuild covers anything older.
+    # Long enough for a drain stuck behind a full queue; a change older than that waits for the
+    # next change of its products or a rebuild (docs/scaling.md).
     return int(window * 10 + 3600)
 
 
