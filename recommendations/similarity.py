@@ -110,11 +110,6 @@ def document_frequencies() -> tuple[int, dict[int, int]]:
     return Product.objects.public().count(), dict(rows)
 
 
-def neighbours_of(*, product_id: int, limit: int = NEIGHBOURS_KEPT) -> list[Neighbour]:
-    """The ranked neighbours of one product, read from its tags' posting lists only."""
-    return neighbours_of_many(product_ids=[product_id], limit=limit).get(product_id, [])
-
-
 def neighbours_of_many(
     *, product_ids, limit: int = NEIGHBOURS_KEPT, read_active: Callable[[], np.ndarray] = active_products
 ) -> dict[int, list[Neighbour]]:
