@@ -6,7 +6,7 @@ reaches the cache through Django's public API (``get``, ``set``, ``add``, ``incr
 
 RedisCache:
 - One redis-py client per pool. Django's backend builds a new ``redis.Redis`` for every cache
-  operation, and since redis-py 5 that copies its table of some 170 response callbacks each
+  operation, and since redis-py 5 that copies its whole table of response callbacks each
   time, which costs more CPU than the round trip to a local Redis. A client only wraps its
   connection pool and is safe to share between threads.
 - An atomic ``incr``. Django's asks whether the key exists, then increments it: a key that

@@ -11,9 +11,9 @@ from openai import Stream
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 # The body is posted as built: chat.completions.create() would first walk it against the SDK's
-# request types (the answer schema, and the image's data URL of some 170 KB), 1-2 ms of CPU a
-# call (bench/sdk_call_cpu.py), for a body that is plain JSON already. Retries, Retry-After, timeouts, auth and the
-# typed errors and response are the client's either way.
+# request types (the answer schema, and the image's whole data URL), CPU spent on every call
+# (bench/sdk_call_cpu.py) for a body that is plain JSON already. Retries, Retry-After, timeouts,
+# auth and the typed errors and response are the client's either way.
 _CHAT_PATH = "/chat/completions"
 
 
@@ -52,8 +52,8 @@ def client_for(*, base_url: str, api_key: str, timeout: float, max_retries: int)
 def _client(*, base_url: str, api_key: str, timeout: float, max_retries: int, deadline: float | None) -> openai.OpenAI:
     """The deployment's client, or under a deadline a copy of it (same connection pool) whose
     timeout is what is left of the deadline and which does not retry: a retry, after its
-    back-off or a Retry-After, could only overrun it. with_options costs ~0.2 ms, so calls
-    without a deadline (image analyses) keep the shared client."""
+    back-off or a Retry-After, could only overrun it. with_options builds a new client object
+    each time, so calls without a deadline (image analyses) keep the shared client."""
     client = client_for(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries)
     if deadline is None:
         return client
