@@ -69,7 +69,3 @@ def record_success(route: str, deployment_key: str, *, state: dict | None = None
     if state is not None and not state.get(key):
         return
     cache.delete(key)
-
-
-def reset(route: str, deployment_key: str) -> None:
-    cache.delete_many([_failures_key(route, deployment_key), _open_key(route, deployment_key)])

@@ -19,9 +19,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 
-from llm.conf import DEFAULT_DAILY_BUDGETS_USD, SEED_PRICES, SEED_TIERS
 from llm.models import ModelDeployment, Route, RouteStep
 from llm.pricing import Price
+from llm.seeds import DEFAULT_DAILY_BUDGETS_USD, SEED_PRICES, SEED_TIERS
 
 VERSION_KEY = "llm:config-version"
 DEFAULT_PROVIDER = "default"

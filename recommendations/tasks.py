@@ -16,9 +16,8 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
-from django_q.conf import Conf
 
-from config.queue import enqueue
+from config.queue import enqueue, tasks_run_inline
 
 REFRESH_TASK = "recommendations.tasks.refresh_similar_products_task"
 DRAIN_TASK = "recommendations.tasks.drain_similar_refresh_window_task"
@@ -32,7 +31,7 @@ REFRESH_WINDOW_SECONDS = 1.0
 def enqueue_similar_refresh(*, product_ids: list[int]) -> str | None:
     """Make sure the lists of ``product_ids`` are refreshed soon; returns a task id when one was queued."""
     window = _window_seconds()
-    if window <= 0 or Conf.SYNC:  # inline tasks (tests, one-off scripts): nothing to gather
+    if window <= 0 or tasks_run_inline():  # inline tasks (tests, one-off scripts): nothing to gather
         return _refresh_now(product_ids)
     ids = sorted({int(product_id) for product_id in product_ids})
     if not ids:
@@ -112,7 +111,8 @@ def _key(number: int, name) -> str:
 
 
 def _ttl(window: float) -> int:
-    # Long enough for a drain stuck behind a full queue; the nightly rebuild covers anything older.
+    # Long enough for a drain stuck behind a full queue; a change older than that waits for the
+    # next change of its products or a rebuild (docs/scaling.md).
     return int(window * 10 + 3600)
 
 

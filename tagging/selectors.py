@@ -49,11 +49,6 @@ def product_quality(*, product: Product) -> float | None:
     return round(sum(latest.values()) / len(latest), 2)
 
 
-def tag_history(*, product_tag: ProductTag) -> QuerySet:
-    """Every change of one product tag, newest first, with who or what made it."""
-    return product_tag.events.select_related("actor", "analysis").order_by("-created_at", "-id")
-
-
 @dataclass(frozen=True)
 class RouteOption:
     """A gateway route an image analysis can go down, with the vision models it tries in order."""

@@ -103,8 +103,8 @@ class ProductViewSet(
     def filter_queryset(self, queryset):
         # Filters, search and ordering are the list's, and the schema documents them for the list
         # only. DRF would also apply them to a single product: there they could only turn a
-        # visible product into a 404, and building the filter set cost a detail read about a fifth
-        # of its CPU (bench/detail_filters.py).
+        # visible product into a 404, and building the filter set is a sizeable share of a detail
+        # read's CPU (bench/detail_filters.py).
         if self.action != "list":
             return queryset
         return super().filter_queryset(queryset)

@@ -18,6 +18,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db.models import Count
@@ -116,9 +117,10 @@ def file_database(django_db_blocker, django_db_modify_db_settings):
 @pytest.fixture(scope="module")
 def analysed_under_faults(file_database, django_db_blocker, faulty_provider):
     """One run for the whole module: this process's file database is thrown away afterwards."""
-    previous, Conf.SYNC = Conf.SYNC, True  # tasks run inline, as a worker would run them
+    # Tasks run inline, as a worker would run them: django-q2 reads Conf, the project settings.
+    previous, Conf.SYNC = Conf.SYNC, True
     try:
-        with django_db_blocker.unblock():
+        with django_db_blocker.unblock(), override_settings(Q_CLUSTER={**settings.Q_CLUSTER, "sync": True}):
             make_route()
             image_ids = make_catalog(IMAGES)
             call_command("backfill_tags", "--no-progress", "--max-waiting", "0", stdout=io.StringIO())

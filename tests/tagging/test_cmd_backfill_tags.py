@@ -47,6 +47,18 @@ def test_dry_run_prints_count_and_estimated_cost_without_queueing(provider_setti
 
 
 @pytest.mark.django_db
+def test_progress_is_one_line_redrawn_in_place_on_the_commands_stderr():
+    make_images(3)
+    err = io.StringIO()
+    call_command("backfill_tags", "--max-waiting", "0", stdout=io.StringIO(), stderr=err)
+    drawn = err.getvalue()
+    assert "queueing" in drawn
+    assert "3/3" in drawn
+    assert drawn.count("\r") >= 2
+    assert drawn.count("\n") == 1  # the bar's last state is left on its line
+
+
+@pytest.mark.django_db
 def test_only_missing_and_only_failed_select_different_images():
     done, failed, _ = make_images(3)
     ImageAnalysis.objects.create(image=done, status=ImageAnalysis.Status.SUCCEEDED)

@@ -5,20 +5,20 @@ re-running the same command after Ctrl-C or a crash only does what is left, with
 twice. Ids are read in chunks so memory stays flat however large the catalog.
 """
 
+import contextlib
 import threading
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import datetime, time
+from queue import Empty, SimpleQueue
 
-from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+from django.db import close_old_connections, connections, transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from django_q.conf import Conf
 from tqdm import tqdm
 
 from catalog.models import Category, ProductImage
+from config.queue import default_queue_name
 from tagging import queueing, services
 from tagging.backfill import DEFAULT_MAX_WAITING, WaitingBound
 from tagging.models import ImageAnalysis
@@ -73,6 +73,20 @@ def iterate_id_chunks(queryset, *, limit: int | None = None, chunk_size: int = C
 def iterate_ids(queryset, *, limit: int | None = None, chunk_size: int = CHUNK_SIZE):
     for chunk in iterate_id_chunks(queryset, limit=limit, chunk_size=chunk_size):
         yield from chunk
+
+
+class ProgressStream:
+    """A command's output as the file tqdm writes to: the text as given, with no line ending or
+    colour added (the bar redraws itself in place)."""
+
+    def __init__(self, output: OutputWrapper) -> None:
+        self.output = output
+
+    def write(self, text: str) -> None:
+        self.output.write(text, style_func=str, ending="")
+
+    def flush(self) -> None:
+        self.output.flush()
 
 
 class Command(BaseCommand):
@@ -138,7 +152,7 @@ class Command(BaseCommand):
             total=total,
             unit="img",
             disable=options["no_progress"],
-            file=self.stderr._out,
+            file=ProgressStream(self.stderr),
             dynamic_ncols=True,
             desc="analysing" if options["concurrency"] else "queueing",
         )
@@ -184,7 +198,7 @@ class Command(BaseCommand):
     def _stalled_warning(self, progress, own_queue: str):
         """What the waiting bound calls when no worker takes the backfill's tasks: a warning that
         names the queue and the command that serves it."""
-        queue = own_queue or Conf.CLUSTER_NAME
+        queue = own_queue or default_queue_name()
         serve = f"Q_CLUSTER_NAME={own_queue} python manage.py qcluster" if own_queue else "python manage.py qcluster"
 
         def warn(seconds: float) -> None:
@@ -193,7 +207,7 @@ class Command(BaseCommand):
                     f"No worker has taken any of this backfill's tasks for {seconds:.0f} s. Is a cluster "
                     f"serving queue '{queue}'? Start one with: {serve}. Still waiting; Ctrl-C and a re-run resume."
                 ),
-                file=self.stderr._out,
+                file=ProgressStream(self.stderr),
             )
 
         return warn
@@ -204,45 +218,56 @@ class Command(BaseCommand):
         A chunk is read, analysed and awaited before the next is read, so the selection query
         never runs while workers write (SQLite readers and writers would otherwise contend).
         """
-        # Each pool thread has its own database connection. It is kept from image to image (a
-        # new PostgreSQL connection per image cost more CPU than the analysis), dropped like a
-        # worker's when it went bad or past CONN_MAX_AGE, and closed once the pool has finished.
-        opened: dict[int, BaseDatabaseWrapper] = {}
+        to_analyse: SimpleQueue = SimpleQueue()
+        outcomes: SimpleQueue = SimpleQueue()
 
-        def analyse(image_id: int) -> None:
-            close_old_connections()
-            opened.setdefault(threading.get_ident(), connections[DEFAULT_DB_ALIAS])
-            services.analyze_image(image_id=image_id, workflow=workflow, force=force)
+        def analyse_until_stopped() -> None:
+            # The thread keeps its database connection from image to image (a new PostgreSQL
+            # connection per image cost more CPU than the analysis), drops it like a worker when
+            # it went bad or past CONN_MAX_AGE, and closes it itself when it stops: a connection
+            # belongs to the thread that opened it.
+            try:
+                while (image_id := to_analyse.get()) is not None:
+                    close_old_connections()
+                    try:
+                        services.analyze_image(image_id=image_id, workflow=workflow, force=force)
+                    except Exception as error:  # the main thread reports it
+                        outcomes.put(error)
+                    else:
+                        outcomes.put(None)
+            finally:
+                connections.close_all()
 
+        threads = [
+            threading.Thread(target=analyse_until_stopped, name=f"backfill-{number}") for number in range(concurrency)
+        ]
+        for thread in threads:
+            thread.start()
         count = 0
-        pending: list = []
         try:
-            with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="backfill") as executor:
-                try:
-                    for chunk in iterate_id_chunks(queryset, limit=limit, chunk_size=max(CHUNK_SIZE, concurrency)):
-                        pending = [executor.submit(analyse, image_id) for image_id in chunk]
-                        while pending:
-                            finished, still = wait(pending, return_when=FIRST_COMPLETED)
-                            pending = list(still)
-                            count += self._collect(finished, progress)
-                except KeyboardInterrupt:
-                    for future in pending:
-                        future.cancel()
-                    raise
+            for chunk in iterate_id_chunks(queryset, limit=limit, chunk_size=max(CHUNK_SIZE, concurrency)):
+                for image_id in chunk:
+                    to_analyse.put(image_id)
+                for _ in chunk:
+                    self._collect(outcomes.get(), progress)
+                    count += 1
         finally:
-            for thread_connection in opened.values():
-                thread_connection.inc_thread_sharing()  # its thread has ended; close it from here
-                thread_connection.close()
+            # Ctrl-C (or an error here): no analysis starts any more; each thread finishes the one
+            # it is running, closes its connection and ends.
+            with contextlib.suppress(Empty):
+                while True:
+                    to_analyse.get_nowait()
+            for _ in threads:
+                to_analyse.put(None)
+            for thread in threads:
+                thread.join()
         return count
 
-    def _collect(self, finished, progress) -> int:
-        for future in finished:
-            error = future.exception()
-            if error is not None:
-                # analyze_image records model failures on the analysis; anything else is a bug to see.
-                self.stderr.write(f"analysis crashed: {type(error).__name__}: {error}")
-        progress.update(len(finished))
-        return len(finished)
+    def _collect(self, error: Exception | None, progress) -> None:
+        if error is not None:
+            # analyze_image records model failures on the analysis; anything else is a bug to see.
+            self.stderr.write(f"analysis crashed: {type(error).__name__}: {error}")
+        progress.update(1)
 
     def _category(self, value: str | None) -> Category | None:
         if not value:
