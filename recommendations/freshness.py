@@ -11,6 +11,10 @@ import uuid
 from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 
+from catalog.models import Product
+from tagging.models import ProductTag
+from tagging.signals import tags_changed
+
 VERSION_KEY = "recommendations:catalog-version"
 
 
@@ -29,10 +33,6 @@ def bump_catalog_version(**kwargs) -> str:
 
 
 def connect() -> None:
-    from catalog.models import Product
-    from tagging.models import ProductTag
-    from tagging.signals import tags_changed
-
     tags_changed.connect(bump_catalog_version, dispatch_uid="recommendations.freshness.tags_changed")
     for model in (Product, ProductTag):
         post_save.connect(bump_catalog_version, sender=model, dispatch_uid=f"recommendations.freshness.save.{model}")

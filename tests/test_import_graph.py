@@ -20,18 +20,6 @@ FIRST_PARTY = ("catalog", "tagging", "llm", "recommendations", "storefront", "co
 # know nothing of each other; storefront shows products with their tags and picks.
 LAYERS = {"config": 0, "catalog": 1, "llm": 1, "tagging": 2, "recommendations": 3, "storefront": 4}
 
-# Imports inside functions in modules the tagging pipeline's rework (issue 17) is rewriting: each
-# goes to module level or gets its reason there. An entry that no longer matches fails the test,
-# so the list only shrinks: delete it.
-AWAITING_A_REASON = {
-    ("recommendations.freshness", "from catalog.models import Product"),
-    ("recommendations.freshness", "from tagging.models import ProductTag"),
-    ("recommendations.freshness", "from tagging.signals import tags_changed"),
-    ("recommendations.signals", "from recommendations.tasks import enqueue_similar_refresh"),
-    ("recommendations.signals", "from tagging.signals import tags_changed"),
-    ("recommendations.tasks", "from recommendations.services import refresh_similar_products"),
-}
-
 
 def module_files() -> dict[str, Path]:
     """{dotted module name: file} for every first-party module (packages by their __init__)."""
@@ -245,5 +233,4 @@ def test_every_import_inside_a_function_says_why():
         for _line, statement in unexplained_imports_in_functions(path.read_text())
     }
 
-    assert sorted(unexplained - AWAITING_A_REASON) == []
-    assert sorted(AWAITING_A_REASON - unexplained) == [], "explained or gone: delete it from AWAITING_A_REASON"
+    assert sorted(unexplained) == []
