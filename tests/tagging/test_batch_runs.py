@@ -65,10 +65,10 @@ def test_a_failure_recording_one_image_leaves_the_rest_of_the_batch_recorded(loc
     first, second, third = queued_uploads(3)
     real_apply = services.apply_machine_tags
 
-    def breaks_on_the_second(*, analysis, image, findings):
+    def breaks_on_the_second(*, analysis, image, findings, current):
         if analysis.pk == second.pk:
             raise RuntimeError("disk full")
-        return real_apply(analysis=analysis, image=image, findings=findings)
+        return real_apply(analysis=analysis, image=image, findings=findings, current=current)
 
     monkeypatch.setattr(services, "apply_machine_tags", breaks_on_the_second)
 
