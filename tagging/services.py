@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, close_old_connections, transaction
@@ -116,7 +117,7 @@ def analyze_image(
     """
     if workflow not in ImageAnalysis.Workflow.values:
         raise ValueError(f"Unknown workflow {workflow!r}.")
-    queued = queueing.queue_analyses(
+    queued = queueing.enqueue_analyses(
         image_ids=[image_id], workflow=workflow, force=force, requested_by=requested_by, route=route
     )
     # At most one analysis of an image and workflow is pending, so the default ordering is not needed.
@@ -503,6 +504,7 @@ def enqueue_retag(*, image_ids, workflow: str = "full", requested_by=None, route
     queued = queueing.enqueue_analyses(
         image_ids=list(image_ids), workflow=workflow, force=True, requested_by=requested_by, route=route
     )
+    transaction.on_commit(partial(queueing.dispatch, queued))
     return len(queued)
 
 

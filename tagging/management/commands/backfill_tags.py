@@ -164,7 +164,7 @@ class Command(BaseCommand):
         count, size = 0, queueing.batch_size()
         for chunk in chunks:
             with transaction.atomic():
-                queued = queueing.queue_analyses(
+                queued = queueing.enqueue_analyses(
                     image_ids=chunk, workflow=workflow, force=force, queue=settings.SHELFSIGHT_BACKFILL_QUEUE
                 )
             for start in range(0, len(queued), size):
