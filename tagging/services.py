@@ -314,6 +314,7 @@ def _ask_model(*, analysis: ImageAnalysis, jpeg: bytes, quality: QualityReport) 
     image, workflow = analysis.image, analysis.workflow
     data_url = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
     route = analysis.route or ROUTE
+    parsed: list[Findings] = []  # the check parses each answer; the gateway returns the one it accepted
     request = ChatRequest(
         route=route,
         messages=messages_for(workflow=workflow, image_data_url=data_url),
@@ -329,7 +330,7 @@ def _ask_model(*, analysis: ImageAnalysis, jpeg: bytes, quality: QualityReport) 
             "prompt_version": PROMPT_VERSION,
             "attempt": analysis.attempts,
         },
-        validate=lambda text: parse_answer(text, workflow=workflow),
+        validate=lambda text: parsed.append(parse_answer(text, workflow=workflow)),
     )
     fields = {"analyser": PROVIDER_ANALYSER, "route": route, "prompt_version": PROMPT_VERSION}
     try:
@@ -350,7 +351,7 @@ def _ask_model(*, analysis: ImageAnalysis, jpeg: bytes, quality: QualityReport) 
         "latency_ms": result.latency_ms,
         "raw_response": result.text,
     }
-    return Outcome(findings=parse_answer(result.text, workflow=workflow), quality=quality, fields=fields)
+    return Outcome(findings=parsed[-1], quality=quality, fields=fields)
 
 
 def _record(outcomes: list[tuple[ImageAnalysis, Outcome]]) -> None:
