@@ -221,7 +221,11 @@ def _earlier_analyses(analyses: Sequence[ImageAnalysis]) -> dict[int, ImageAnaly
     """{analysis id: the latest original succeeded analysis of the same bytes and workflow by the
     analyser now in use}, read in one query for a batch. Forced analyses and quality checks
     have none: they are run afresh."""
-    wanted = [a for a in analyses if not a.force and a.workflow != ImageAnalysis.Workflow.QUALITY]
+    wanted = [
+        analysis
+        for analysis in analyses
+        if not analysis.force and analysis.workflow != ImageAnalysis.Workflow.QUALITY
+    ]
     if not wanted:
         return {}
     analysers = {
@@ -369,7 +373,7 @@ def _record(outcomes: list[tuple[ImageAnalysis, Outcome]]) -> None:
             product_id = analysis.image.product_id
             try:
                 with transaction.atomic():
-                    written = _apply_outcome(analysis=analysis, outcome=outcome, product_tags=product_tags[product_id])
+                    written = _write_outcome(analysis=analysis, outcome=outcome, product_tags=product_tags[product_id])
             except Exception as error:  # recorded on the analysis, like a failed model call
                 logger.exception("Recording analysis %s of image %s failed", analysis.pk, analysis.image_id)
                 # Its rows were rolled back with its savepoint; those read before may have changed in memory.
@@ -382,7 +386,7 @@ def _record(outcomes: list[tuple[ImageAnalysis, Outcome]]) -> None:
                     error_class=type(error).__name__,
                 )
                 with transaction.atomic():
-                    _apply_outcome(analysis=analysis, outcome=failure, product_tags=product_tags[product_id])
+                    _write_outcome(analysis=analysis, outcome=failure, product_tags=product_tags[product_id])
                 continue
             events += written.events
             if written.changed:
@@ -399,7 +403,7 @@ def _tags_of_products(product_ids: set[int]) -> dict[int, list[ProductTag]]:
     return rows
 
 
-def _apply_outcome(*, analysis: ImageAnalysis, outcome: Outcome, product_tags: list[ProductTag]) -> TagWrites:
+def _write_outcome(*, analysis: ImageAnalysis, outcome: Outcome, product_tags: list[ProductTag]) -> TagWrites:
     """Write one outcome if this run still holds the analysis: its row, its tags and flags.
 
     ``product_tags`` are its product's tag rows as they stand, kept current with what this
