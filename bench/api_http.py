@@ -152,20 +152,17 @@ def load_with_python(*, base: str, paths: list[str], connections: int, seconds: 
 def server_environment(arguments, cache_prefix: str) -> tuple[dict, str]:
     environment = {
         **os.environ,
+        # No rate limits, no HTTPS redirect, quiet logs; the server root must have bench/settings.py.
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "benchmark-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SHELFSIGHT_THROTTLE_ANON": "100000000/min",
-        "SHELFSIGHT_THROTTLE_USER": "100000000/min",
-        "DJANGO_LOG_LEVEL": "WARNING",
-        # Persistent connections, as a busy deployment runs (README, "Configuration").
-        "DATABASE_CONN_MAX_AGE": str(arguments.conn_max_age),
-        "SHELFSIGHT_SQLITE_CONN_MAX_AGE": str(arguments.conn_max_age),
+        # Persistent connections, as a busy deployment runs.
+        "BENCH_CONN_MAX_AGE": str(arguments.conn_max_age),
     }
     if redis_reachable(arguments.redis_url):
         environment["REDIS_URL"] = arguments.redis_url
-        environment["SHELFSIGHT_CACHE_PREFIX"] = cache_prefix
+        environment["BENCH_CACHE_PREFIX"] = cache_prefix
         return environment, f"redis ({arguments.redis_url})"
     return environment, "database cache (no Redis reachable)"
 
@@ -264,8 +261,8 @@ def one_round(arguments, *, skus: list[str], warmup_skus: list[str], use_wrk: bo
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-        if "SHELFSIGHT_CACHE_PREFIX" in environment:
-            forget_cached(arguments.redis_url, prefix=environment["SHELFSIGHT_CACHE_PREFIX"])
+        if "BENCH_CACHE_PREFIX" in environment:
+            forget_cached(arguments.redis_url, prefix=environment["BENCH_CACHE_PREFIX"])
     return outcomes
 
 

@@ -24,8 +24,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="shelfsight-faults-") as workdir:
         environment = {
             **{key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}},
-            "SHELFSIGHT_TEST_SQLITE_NAME": str(Path(workdir) / "faults.sqlite3"),
-            "SHELFSIGHT_FAULT_IMAGES": str(arguments.images),
+            "TEST_SQLITE_FILE": str(Path(workdir) / "faults.sqlite3"),
+            "FAULT_IMAGES": str(arguments.images),
         }
         result = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:randomly", "-p", "no:cacheprovider",

@@ -36,8 +36,7 @@ def main() -> None:
 
     workdir = tempfile.mkdtemp(prefix="gateway-bench-")
     os.environ["SHELFSIGHT_VAR_DIR"] = workdir
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ["DJANGO_LOG_LEVEL"] = "WARNING"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     import django
     from django.conf import settings
 
@@ -59,7 +58,7 @@ def main() -> None:
         settings.OPENAI_BASE_URL = server.base_url
         settings.OPENAI_API_KEY = "sk-bench"
         settings.SHELFSIGHT_VISION_MODEL = "gemini-2.5-flash"
-        settings.SHELFSIGHT_LLM_MAX_RETRIES = 0
+        config.DEFAULT_MAX_RETRIES = 0
         messages = [{"role": "user", "content": "ping"}]
         request = ChatRequest(route="vision-tagging", messages=messages, routing_key="a" * 64)
 

@@ -77,8 +77,7 @@ def main() -> None:
 
     workdir = tempfile.mkdtemp(prefix="litellm-compare-")
     os.environ["SHELFSIGHT_VAR_DIR"] = workdir
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ["DJANGO_LOG_LEVEL"] = "WARNING"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     import django
     from django.conf import settings
 
@@ -90,6 +89,7 @@ def main() -> None:
 
     import openai
 
+    from llm import config as llm_config
     from llm import gateway
     from llm.models import LLMCall
     from llm.types import ChatRequest
@@ -103,7 +103,7 @@ def main() -> None:
         settings.OPENAI_BASE_URL = server.base_url
         settings.OPENAI_API_KEY = "sk-bench"
         settings.SHELFSIGHT_VISION_MODEL = "gemini-2.5-flash"
-        settings.SHELFSIGHT_LLM_MAX_RETRIES = 0
+        llm_config.DEFAULT_MAX_RETRIES = 0
         messages = [{"role": "user", "content": "ping"}]
         request = ChatRequest(route="vision-tagging", messages=messages, routing_key="a" * 64)
         client = openai.OpenAI(base_url=server.base_url, api_key="sk-bench", timeout=5, max_retries=0)

@@ -85,11 +85,8 @@ def main() -> None:
     env = {
         key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL", "OPENAI_API_KEY"}
     } | {
-        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
         "SHELFSIGHT_VAR_DIR": str(workdir),
-        "DJANGO_MEDIA_ROOT": str(workdir / "media"),
-        "SHELFSIGHT_SQLITE_CONN_MAX_AGE": "600",
-        "DJANGO_LOG_LEVEL": "WARNING",
     }
     os.environ.clear()
     os.environ.update(env)

@@ -42,8 +42,7 @@ def main() -> None:
 
     workdir = tempfile.mkdtemp(prefix="rerank-deadline-")
     os.environ["SHELFSIGHT_VAR_DIR"] = workdir
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ["DJANGO_LOG_LEVEL"] = "ERROR"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     import django
     from django.conf import settings
 
@@ -55,6 +54,7 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     call_command("createcachetable", verbosity=0)
+    from recommendations import reranking
     from recommendations.services import rebuild_similar_products
     from tests.fakes.openai_server import FakeOpenAIServer, FaultMix
     from tests.recommendations.catalogs import build_small_catalog
@@ -63,7 +63,7 @@ def main() -> None:
     rebuild_similar_products()
     settings.ALLOWED_HOSTS = ["*"]
     settings.OPENAI_API_KEY = "sk-bench"
-    settings.SHELFSIGHT_RERANK_DEADLINE_SECONDS = options.deadline
+    reranking.DEADLINE_SECONDS = options.deadline
     client = APIClient()
     client.force_authenticate(user=get_user_model().objects.create_user("storefront"))
 

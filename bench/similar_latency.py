@@ -60,6 +60,7 @@ def main() -> None:
     from django.test import Client
 
     from catalog.models import Product
+    from llm import config as llm_config
     from recommendations.selectors import similar_products
     from tests.fakes.openai_server import FakeOpenAIServer
 
@@ -126,7 +127,7 @@ def main() -> None:
         settings.OPENAI_BASE_URL = server.base_url
         settings.OPENAI_API_KEY = "sk-bench"
         settings.SHELFSIGHT_VISION_MODEL = "gemini-2.5-flash"
-        settings.SHELFSIGHT_LLM_MAX_RETRIES = 0
+        llm_config.DEFAULT_MAX_RETRIES = 0
 
         def answer(body: dict) -> str:
             candidates = json.loads(body["messages"][1]["content"])["candidates"]

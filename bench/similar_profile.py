@@ -30,8 +30,9 @@ def main() -> None:
     parser.add_argument("--conn-max-age", type=int, default=60, help="seconds; 0 = a connection per request")
     parser.add_argument("--sort", default="cumulative")
     arguments = parser.parse_args()
-    os.environ.setdefault("SHELFSIGHT_CACHE_PREFIX", f"bench-profile-{time.time_ns()}")
-    os.environ["SHELFSIGHT_SQLITE_CONN_MAX_AGE"] = os.environ["DATABASE_CONN_MAX_AGE"] = str(arguments.conn_max_age)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    os.environ.setdefault("BENCH_CACHE_PREFIX", f"bench-profile-{time.time_ns()}")
+    os.environ["BENCH_CONN_MAX_AGE"] = str(arguments.conn_max_age)
     setup_django()
     from django.conf import settings
     from django.db import connection, reset_queries

@@ -145,13 +145,12 @@ def main() -> None:
     workdir = tempfile.mkdtemp(prefix="shelfsight-cost-")
     os.environ.update(
         {
-            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
             "SHELFSIGHT_VAR_DIR": workdir,
-            "SHELFSIGHT_TASKS_SYNC": "1",
+            "BENCH_TASKS_SYNC": "1",
             "OPENAI_BASE_URL": server.base_url,
             "OPENAI_API_KEY": "sk-bench",
             "SHELFSIGHT_VISION_MODEL": "gemini-2.5-flash",
-            "SHELFSIGHT_LLM_MAX_RETRIES": "0",
         }
     )
     os.environ.pop("DATABASE_URL", None)

@@ -47,21 +47,17 @@ def free_port() -> int:
 
 def configure_environment(backend: str, workdir: Path, model_url: str) -> dict[str, str]:
     env = {
-        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
         # Production settings: with DEBUG on, every query is formatted and kept for the debug page.
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "benchmark-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SHELFSIGHT_VAR_DIR": str(workdir),
-        "DJANGO_MEDIA_ROOT": str(workdir / "media"),
         "OPENAI_BASE_URL": model_url,
         "OPENAI_API_KEY": "sk-bench-not-a-real-key",
-        "SHELFSIGHT_LLM_MAX_RETRIES": "0",
         "SHELFSIGHT_LLM_TIMEOUT": "10",
-        "SHELFSIGHT_SQLITE_CONN_MAX_AGE": "600",
         # Outcomes live on ImageAnalysis; keeping only failed tasks spares django-q2 a prune per task.
-        "SHELFSIGHT_TASK_SAVE_LIMIT": "-1",
-        "DJANGO_LOG_LEVEL": "WARNING",
+        "BENCH_TASK_SAVE_LIMIT": "-1",
     }
     if backend == "postgres":
         import psycopg
@@ -71,7 +67,7 @@ def configure_environment(backend: str, workdir: Path, model_url: str) -> dict[s
             admin.execute(f"CREATE DATABASE {PG_BENCH_DB}")
         env["DATABASE_URL"] = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_BENCH_DB}"
         env["REDIS_URL"] = REDIS_BENCH_URL
-        env["SHELFSIGHT_CACHE_PREFIX"] = "bench"
+        env["BENCH_CACHE_PREFIX"] = "bench"
     else:
         os.environ.pop("DATABASE_URL", None)
         os.environ.pop("REDIS_URL", None)
@@ -379,7 +375,7 @@ def run_backfill(
     timeout: float,
     accounts: dict[str, list[int]],
 ) -> dict:
-    """``manage.py backfill_tags`` (queueing to the workers) over ``count`` stored images while
+    """``manage.py backfill_tags`` (queueing to the backfill cluster) over ``count`` stored images while
     this process uploads ``live_rate`` images a second, as shoppers' shops keep doing."""
     import resource
 
@@ -402,7 +398,7 @@ def run_backfill(
     cpu_before, machine_before, children_before = cpu_now(), machine_busy_seconds(), children_cpu()
     first = time.time()
     backfill = subprocess.Popen(
-        [sys.executable, "manage.py", "backfill_tags", "--no-progress"],
+        [sys.executable, "manage.py", "backfill_tags", "--queue", "backfill", "--no-progress"],
         cwd=ROOT,
         env=os.environ.copy(),
         stdout=subprocess.DEVNULL,
@@ -505,7 +501,6 @@ def main() -> None:
         clusters = start_clusters(arguments.clusters, arguments.workers, env, workdir)
         if arguments.mode == "backfill":
             # Its own queue and cluster, under nice: the uploads made meanwhile keep the CPU they need.
-            os.environ["SHELFSIGHT_BACKFILL_QUEUE"] = "backfill"
             clusters += start_clusters(
                 1, arguments.backfill_workers, env, workdir, queue="backfill", niceness=arguments.backfill_niceness
             )

@@ -16,8 +16,6 @@ import time
 from dataclasses import dataclass
 from urllib.parse import quote, urljoin, urlsplit
 
-from django.conf import settings
-
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_TIMEOUT_SECONDS = 10.0
 MAX_REDIRECTS = 3
@@ -36,12 +34,14 @@ class Fetched:
     content_type: str
 
 
+# Private networks an import may fetch from all the same (e.g. an internal image store), as
+# CIDR strings. Empty: only public addresses, so a catalog file cannot reach internal services.
+TRUSTED_NETWORKS: tuple[str, ...] = ()
+
+
 def allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    """Networks staff explicitly trust (e.g. an internal image store): SHELFSIGHT_IMPORT_ALLOWED_NETWORKS."""
-    return [
-        ipaddress.ip_network(value, strict=False)
-        for value in getattr(settings, "SHELFSIGHT_IMPORT_ALLOWED_NETWORKS", [])
-    ]
+    """The networks of TRUSTED_NETWORKS, which the address check lets through."""
+    return [ipaddress.ip_network(value, strict=False) for value in TRUSTED_NETWORKS]
 
 
 def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:

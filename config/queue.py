@@ -5,10 +5,15 @@ that is a new connection pool, so every queued task paid a TCP connect, redis-py
 handshake (which reads the package's metadata from disk) and a socket left for the garbage
 collector. A broker only wraps its connection pool, which is thread-safe and reconnects in a
 forked child, so one per process serves every caller.
+
+django-q2's own ``Conf`` copies ``Q_CLUSTER`` once, when it is first imported; what the project
+needs of those options it reads from settings when it needs them, here.
 """
 
+import os
 import threading
 
+from django.conf import settings
 from django_q.brokers import Broker, get_broker
 from django_q.tasks import async_task
 
@@ -27,3 +32,15 @@ def shared_broker(list_key: str | None = None) -> Broker:
         with _lock:
             broker = _brokers.get(list_key) or _brokers.setdefault(list_key, get_broker(list_key))
     return broker
+
+
+def tasks_run_inline() -> bool:
+    """Whether a queued task runs at once in the caller's process (``Q_CLUSTER["sync"]``)."""
+    return bool(settings.Q_CLUSTER.get("sync", False))
+
+
+def default_queue_name() -> str:
+    """The queue a task goes to when not given one: this process's cluster name, by django-q2's
+    rule (the Q_CLUSTER_NAME environment variable, else the cluster's configured name)."""
+    options = settings.Q_CLUSTER
+    return os.environ.get("Q_CLUSTER_NAME") or options.get("cluster_name") or options.get("name", "default")

@@ -2,8 +2,10 @@
 
 The defaults run with nothing beside Python: SQLite, django-q2's ORM broker, a local-memory
 cache and the built-in local analyser. ``DATABASE_URL`` switches to PostgreSQL,
-``REDIS_URL`` to Redis for the task broker and the shared cache. Every variable is listed
-in README.md ("Configuration").
+``REDIS_URL`` to Redis for the task broker and the shared cache. These are the only
+variables read: README.md ("Configuration") lists each once, and tests/config/test_settings_docs.py
+keeps that table and this module in step. Everything else is a constant here or in the code that
+uses it.
 """
 
 import os
@@ -45,9 +47,6 @@ ALLOWED_HOSTS = [
     for host in os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
     if host.strip()
 ]
-CSRF_TRUSTED_ORIGINS = [
-    origin.strip() for origin in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if origin.strip()
-]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -67,6 +66,7 @@ INSTALLED_APPS = [
     "tagging",
     "llm",
     "recommendations",
+    "storefront",
 ]
 
 MIDDLEWARE = [
@@ -103,7 +103,7 @@ VAR_DIR = Path(os.environ.get("SHELFSIGHT_VAR_DIR", BASE_DIR / "var"))
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'shelfsight.sqlite3'}",
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_max_age=60,
         conn_health_checks=True,
     )
 }
@@ -116,13 +116,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     # Connections stay open: django-q2's ORM broker calls close_old_connections() on every
-    # enqueue and dequeue, and closing (and checkpointing) the SQLite file costs ~6 ms a time;
-    # the web process gains the same (BENCHMARKS.md). 0 closes after each request or task.
-    DATABASES["default"]["CONN_MAX_AGE"] = env_int("SHELFSIGHT_SQLITE_CONN_MAX_AGE", 600)
-    # Tests default to an in-memory database, whose shared cache fails concurrent writers at
-    # once ("table is locked"); tests that drive many threads at it name a file instead.
-    if os.environ.get("SHELFSIGHT_TEST_SQLITE_NAME"):
-        DATABASES["default"]["TEST"] = {"NAME": os.environ["SHELFSIGHT_TEST_SQLITE_NAME"]}
+    # enqueue and dequeue, and closing (and checkpointing) the SQLite file is not free; the web
+    # process gains the same (BENCHMARKS.md).
+    DATABASES["default"]["CONN_MAX_AGE"] = 600
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -131,7 +127,7 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": os.environ.get("SHELFSIGHT_CACHE_PREFIX", "shelfsight"),
+            "KEY_PREFIX": "shelfsight",
         }
     }
 else:
@@ -143,7 +139,7 @@ else:
             "LOCATION": "shelfsight_cache",
             # Django's default (300) is smaller than one page of cached storefront answers; a
             # cull past it drops a third of the entries, recommendation versions included.
-            "OPTIONS": {"MAX_ENTRIES": env_int("SHELFSIGHT_DB_CACHE_MAX_ENTRIES", 50_000)},
+            "OPTIONS": {"MAX_ENTRIES": 50_000},
         }
     }
 # Throttle counters are written on every API request: in Redis they are shared by every
@@ -151,7 +147,7 @@ else:
 # process, i.e. a client may get up to workers × rate), since one database-cache write per
 # request would cost more than the request itself.
 CACHES["throttle"] = (
-    {**CACHES["default"], "KEY_PREFIX": CACHES["default"].get("KEY_PREFIX", "shelfsight") + "-throttle"}
+    {**CACHES["default"], "KEY_PREFIX": "shelfsight-throttle"}
     if REDIS_URL
     else {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
@@ -166,8 +162,10 @@ for _alias in CACHES.values():
         _alias["BACKEND"] = "config.cache.RedisCache"
 
 # --- Background jobs (django-q2) -----------------------------------------------------------
+# django-q2's own options (its documentation explains each); only the worker count is read from
+# the environment. A running analysis is leased for "timeout" seconds (tagging.services), and
 # retry must exceed timeout and the longest task, or django-q2 runs a task twice.
-_TASK_TIMEOUT = env_int("SHELFSIGHT_TASK_TIMEOUT", 300)
+_TASK_TIMEOUT = 300
 Q_CLUSTER = {
     "name": "shelfsight",
     "workers": env_int("SHELFSIGHT_WORKERS", 2),
@@ -175,22 +173,20 @@ Q_CLUSTER = {
     "retry": _TASK_TIMEOUT + 60,
     "max_attempts": 3,
     "ack_failures": True,
-    # Each saved success costs its task a read of every kept row (django-q2 prunes that way):
-    # -1 keeps failures only, which is what a bulk backfill wants (outcomes live on ImageAnalysis).
-    "save_limit": env_int("SHELFSIGHT_TASK_SAVE_LIMIT", 1000),
-    "queue_limit": env_int("SHELFSIGHT_TASK_QUEUE_LIMIT", 50),
+    # Each saved success costs its task a read of every kept row (django-q2 prunes that way);
+    # outcomes live on ImageAnalysis, so the saved tasks are only for looking back in the admin.
+    "save_limit": 1000,
+    # Tasks a cluster prefetches; a graceful stop runs them all first.
+    "queue_limit": 50,
     # ORM broker only: how often idle workers look for tasks, and how many one look takes.
-    "poll": env_float("SHELFSIGHT_TASK_POLL", 0.1),
-    "bulk": env_int("SHELFSIGHT_TASK_BULK", 1),
+    "poll": 0.1,
+    "bulk": 1,
     "label": "Background jobs",
     "catch_up": False,
-    "sync": env_bool("SHELFSIGHT_TASKS_SYNC", False),
-    # A cluster started with Q_CLUSTER_NAME=backfill serves SHELFSIGHT_BACKFILL_QUEUE (docs/scaling.md).
+    # A cluster started with Q_CLUSTER_NAME=backfill serves `backfill_tags --queue backfill`
+    # (docs/scaling.md).
     "ALT_CLUSTERS": {"backfill": {}},
 }
-# Where backfill_tags queues its tasks: "" shares the uploads' queue; "backfill" keeps them
-# apart, for a cluster of their own (started under nice, so uploads keep their latency).
-SHELFSIGHT_BACKFILL_QUEUE = os.environ.get("SHELFSIGHT_BACKFILL_QUEUE", "").strip()
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
@@ -204,12 +200,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "UTC")
+TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
+STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -227,8 +223,11 @@ STORAGES = {
     },
 }
 MEDIA_URL = "media/"
-MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", VAR_DIR / "media"))
-# Uploads larger than this are refused before Pillow sees them (see catalog.images).
+MEDIA_ROOT = VAR_DIR / "media"
+# The largest image accepted is catalog.images.MAX_UPLOAD_BYTES (20 MB), checked before Pillow
+# sees it. A file above FILE_UPLOAD_MAX_MEMORY_SIZE is spooled to a temporary file instead of
+# memory; DATA_UPLOAD_MAX_MEMORY_SIZE bounds the rest of a request body (form fields, JSON), not
+# the files in it.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -242,10 +241,10 @@ SHELFSIGHT_TRUSTED_PROXIES = env_int("SHELFSIGHT_TRUSTED_PROXIES", 0)
 if not DEBUG and SHELFSIGHT_TRUSTED_PROXIES:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if not DEBUG:
-    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_SSL_REDIRECT = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_SECONDS = 365 * 24 * 3600
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -268,11 +267,8 @@ REST_FRAMEWORK = {
         "catalog.api.throttling.AnonReadThrottle",
         "catalog.api.throttling.UserReadThrottle",
     ],
-    "DEFAULT_THROTTLE_RATES": {
-        "anon": os.environ.get("SHELFSIGHT_THROTTLE_ANON", "6000/min"),
-        "user": os.environ.get("SHELFSIGHT_THROTTLE_USER", "12000/min"),
-        "writes": os.environ.get("SHELFSIGHT_THROTTLE_WRITES", "600/min"),
-    },
+    # Per client: anonymous clients by address, the rest by account (writes apart).
+    "DEFAULT_THROTTLE_RATES": {"anon": "6000/min", "user": "12000/min", "writes": "600/min"},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Shelfsight storefront API",
@@ -291,50 +287,23 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Shelfsight -----------------------------------------------------------------------------
-# Each app reads its own block through its conf module, which documents every key's default.
 OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "https://api.openai.com/v1")
 OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "")
+# The model of every route staff have not configured in the admin (docs/providers.md).
 SHELFSIGHT_VISION_MODEL = os.environ.get("SHELFSIGHT_VISION_MODEL", "gemini-2.5-flash")
+# Seconds per model call, for every provider staff have not given a timeout of its own.
 SHELFSIGHT_LLM_TIMEOUT = env_float("SHELFSIGHT_LLM_TIMEOUT", 30.0)
-SHELFSIGHT_LLM_MAX_RETRIES = env_int("SHELFSIGHT_LLM_MAX_RETRIES", 2)
-# The storefront's re-rank answers within this many seconds, model fallbacks included, else the
-# tag-based order comes back with its fallback flag (recommendations.reranking).
-SHELFSIGHT_RERANK_DEADLINE_SECONDS = env_float("SHELFSIGHT_RERANK_DEADLINE_SECONDS", 1.5)
 # Off: only authenticated clients (a storefront's token) may make re-ranks spend model budget.
 SHELFSIGHT_RERANK_ANONYMOUS = env_bool("SHELFSIGHT_RERANK_ANONYMOUS", False)
-# How often each process checks whether staff changed the gateway's routes (docs/providers.md).
-SHELFSIGHT_LLM_CONFIG_RECHECK_SECONDS = env_float("SHELFSIGHT_LLM_CONFIG_RECHECK_SECONDS", 1.0)
 SHELFSIGHT_WEBHOOK_URL = os.environ.get("SHELFSIGHT_WEBHOOK_URL", "")
 SHELFSIGHT_WEBHOOK_SECRET = os.environ.get("SHELFSIGHT_WEBHOOK_SECRET", "")
-# Photos scoring below this (0–10, computed locally) get a quality flag for staff.
-SHELFSIGHT_QUALITY_FLAG_BELOW = env_float("SHELFSIGHT_QUALITY_FLAG_BELOW", 4.0)
-# A prohibited-content signal at or above this confidence (0–1) holds the product until cleared.
-SHELFSIGHT_PROHIBITED_FLAG_AT = env_float("SHELFSIGHT_PROHIBITED_FLAG_AT", 0.7)
-# Long side of the image sent to vision models, between a minimum and a maximum (never above
-# 1024). Anything from 384 to 768 px is one 258-token tile; a JPEG is decoded at the smallest
-# libjpeg scale that reaches the minimum and sent as is when within the maximum (BENCHMARKS.md).
-SHELFSIGHT_MODEL_IMAGE_SIDE = env_int("SHELFSIGHT_MODEL_IMAGE_SIDE", 768)
-SHELFSIGHT_MODEL_IMAGE_MIN_SIDE = env_int("SHELFSIGHT_MODEL_IMAGE_MIN_SIDE", 384)
-# Images one analysis task carries when backfills, re-tags and retries queue them in bulk (an
-# upload's task carries its one image); their model calls run side by side on a few threads.
-SHELFSIGHT_BACKFILL_BATCH = env_int("SHELFSIGHT_BACKFILL_BATCH", 16)
-# Seconds from a failed analysis (provider unavailable, rate limited, timeout, circuit open,
-# unusable answer) to its next attempt; one retry per entry, then it stays failed (docs/tagging.md).
-SHELFSIGHT_ANALYSIS_RETRY_DELAYS = tuple(
-    int(seconds) for seconds in os.environ.get("SHELFSIGHT_ANALYSIS_RETRY_DELAYS", "60,600,3600").split(",") if seconds
-)
-SHELFSIGHT_ADMIN_PASSWORD = os.environ.get("SHELFSIGHT_ADMIN_PASSWORD", "")
-# How often each process checks whether staff changed tags or synonyms (tagging.vocabulary).
-SHELFSIGHT_VOCABULARY_RECHECK_SECONDS = env_float("SHELFSIGHT_VOCABULARY_RECHECK_SECONDS", 1.0)
-# Tag changes within this many seconds share one neighbour-list refresh (recommendations.tasks); 0 = one each.
-SHELFSIGHT_SIMILAR_REFRESH_WINDOW = env_float("SHELFSIGHT_SIMILAR_REFRESH_WINDOW", 1.0)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {
         # httpx logs request lines at INFO; keep them out so nothing request-shaped leaks.
         "httpx": {"level": "WARNING"},

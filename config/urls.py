@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerView
@@ -17,12 +18,10 @@ urlpatterns = [
     path("api/", views.ApiRootView.as_view(), name="api-root"),
     path("api/schema/", views.SchemaView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/", include("catalog.urls")),
+    path("api/", include("storefront.urls")),
     path("api/", include("recommendations.urls")),
     path("", include("tagging.urls")),
 ]
 
 if settings.DEBUG:
-    from django.conf.urls.static import static
-
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -10,8 +10,8 @@ from django.urls import path
 from django.utils import timezone
 
 from llm import config, selectors
-from llm.conf import KNOWN_ROUTES
 from llm.models import CanaryEvent, LLMCall, ModelDeployment, Provider, Route, RouteStep
+from llm.seeds import KNOWN_ROUTES
 
 WINDOWS = {"1": 1, "7": 7, "30": 30}
 

@@ -7,6 +7,7 @@ class LlmConfig(AppConfig):
     verbose_name = "Model gateway"
 
     def ready(self) -> None:
+        # Models (and llm.config, which reads them) only load once the app registry is ready.
         from llm import config
         from llm.models import ModelDeployment, Provider, Route, RouteStep
 

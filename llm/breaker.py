@@ -14,6 +14,11 @@ import time
 from django.core.cache import cache
 
 
+def clock() -> float:
+    """Wall-clock seconds, the same in every process (tests move it instead of sleeping)."""
+    return time.time()
+
+
 def _circuit(route: str, deployment_key: str) -> str:
     return f"llm:breaker:{route}:{deployment_key}"
 
@@ -34,12 +39,12 @@ def state_keys(route: str, deployment_key: str) -> tuple[str, str]:
 def is_open(route: str, deployment_key: str, *, state: dict | None = None) -> bool:
     key = _open_key(route, deployment_key)
     open_until = (state if state is not None else cache.get_many([key])).get(key)
-    return open_until is not None and open_until > time.time()
+    return open_until is not None and open_until > clock()
 
 
 def open_until(route: str, deployment_key: str) -> float | None:
     value = cache.get(_open_key(route, deployment_key))
-    return value if value is not None and value > time.time() else None
+    return value if value is not None and value > clock() else None
 
 
 def record_failure(route: str, deployment_key: str, *, failures: int, cooldown_seconds: int) -> bool:
@@ -53,7 +58,7 @@ def record_failure(route: str, deployment_key: str, *, failures: int, cooldown_s
         count = 1
     if count < failures:
         return False
-    cache.set(_open_key(route, deployment_key), time.time() + cooldown_seconds, timeout=cooldown_seconds)
+    cache.set(_open_key(route, deployment_key), clock() + cooldown_seconds, timeout=cooldown_seconds)
     cache.delete(key)
     return True
 
@@ -64,7 +69,3 @@ def record_success(route: str, deployment_key: str, *, state: dict | None = None
     if state is not None and not state.get(key):
         return
     cache.delete(key)
-
-
-def reset(route: str, deployment_key: str) -> None:
-    cache.delete_many([_failures_key(route, deployment_key), _open_key(route, deployment_key)])

@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.db.models import Sum
 from django.utils import timezone
 
+from llm.models import LLMCall
 from llm.pricing import MICRODOLLAR, Price, cost_usd
 
 DEFAULT_OUTPUT_TOKENS = 1024
@@ -157,8 +158,6 @@ def _incr(route: str, key: str, delta: int, *, now: datetime) -> int:
 
 
 def _rebuild(route: str, *, since: datetime, key: str, ttl: timedelta) -> int:
-    from llm.models import LLMCall
-
     total = LLMCall.objects.filter(route=route, created_at__gte=since).aggregate(total=Sum("cost_usd"))["total"]
     micro = int((total or Decimal(0)) / MICRODOLLAR)
     cache.add(key, micro, timeout=int(ttl.total_seconds()))

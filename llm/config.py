@@ -2,7 +2,7 @@
 
 Rows (Provider, ModelDeployment, Route, RouteStep) are read once into a snapshot. Every save
 or delete bumps a version number kept in Django's cache; each process compares it with its
-snapshot's at most every SHELFSIGHT_LLM_CONFIG_RECHECK_SECONDS (default 1 s) and reloads
+snapshot's at most every RECHECK_SECONDS and reloads
 when it changed, so staff edits apply without a restart and the routing decision never
 waits on the database or the cache.
 
@@ -19,12 +19,19 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 
-from llm.conf import DEFAULT_DAILY_BUDGETS_USD, SEED_PRICES, SEED_TIERS
+from llm.models import ModelDeployment, Route, RouteStep
 from llm.pricing import Price
+from llm.seeds import DEFAULT_DAILY_BUDGETS_USD, SEED_PRICES, SEED_TIERS
 
 VERSION_KEY = "llm:config-version"
 DEFAULT_PROVIDER = "default"
 TIERS = ("budget", "efficient", "premium")
+# The openai SDK's own retries for a provider without max_retries of its own (they honour
+# Retry-After); the gateway then falls back to the route's next model.
+DEFAULT_MAX_RETRIES = 2
+# How often a process looks for route changes staff made in the admin: edits apply within this
+# without a restart, and a routing decision never waits on the database.
+RECHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,7 @@ class ProviderConfig:
         return self.timeout if self.timeout is not None else float(settings.SHELFSIGHT_LLM_TIMEOUT)
 
     def resolved_max_retries(self) -> int:
-        return self.max_retries if self.max_retries is not None else int(settings.SHELFSIGHT_LLM_MAX_RETRIES)
+        return self.max_retries if self.max_retries is not None else DEFAULT_MAX_RETRIES
 
 
 @dataclass(frozen=True)
@@ -165,8 +172,6 @@ def _initial_version() -> int:
 
 
 def _load(version: object) -> Snapshot:
-    from llm.models import ModelDeployment, Route, RouteStep
-
     deployments = {
         row.pk: deployment_config(row)
         for row in ModelDeployment.objects.select_related("provider").filter(enabled=True, provider__enabled=True)
@@ -241,4 +246,4 @@ def unit_price(deployment: DeploymentConfig) -> Decimal:
 
 
 def _recheck_seconds() -> float:
-    return getattr(settings, "SHELFSIGHT_LLM_CONFIG_RECHECK_SECONDS", 1.0)
+    return RECHECK_SECONDS

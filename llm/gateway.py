@@ -3,7 +3,7 @@
 One request walks its plan (canary arm if the routing key falls on it, then the route's
 chain). Each deployment gets one SDK call, inside which the SDK retries 408/409/429/5xx,
 timeouts and connection errors itself, honouring Retry-After, up to the provider's
-max_retries (SHELFSIGHT_LLM_MAX_RETRIES by default). The gateway never retries the same
+max_retries (llm.config.DEFAULT_MAX_RETRIES by default). The gateway never retries the same
 deployment: when the SDK gives up, or at once for errors a retry cannot fix (unknown model,
 bad key, bad request), it moves to the next deployment. So HTTP attempts per request are at
 most Σ(max_retries + 1) over the chain — added, never multiplied. Every attempt, skipped ones

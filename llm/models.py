@@ -41,7 +41,7 @@ class Provider(models.Model):
         null=True, blank=True, validators=[MinValueValidator(0.1)], help_text="Seconds; blank: SHELFSIGHT_LLM_TIMEOUT."
     )
     max_retries = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="The SDK's own retries per model; blank: SHELFSIGHT_LLM_MAX_RETRIES."
+        null=True, blank=True, help_text="The SDK's own retries per model; blank: 2."
     )
     max_concurrency = models.PositiveIntegerField(
         default=16, validators=[MinValueValidator(1)], help_text="Concurrent calls per process."

@@ -3,8 +3,8 @@
 from django.conf import settings
 from django.db import transaction
 
-from llm.conf import DEFAULT_DAILY_BUDGETS_USD, SEED_PRICES, SEED_TIERS
 from llm.models import CanaryEvent, ModelDeployment, Provider, Route, RouteStep, Tier
+from llm.seeds import DEFAULT_DAILY_BUDGETS_USD, SEED_PRICES, SEED_TIERS
 
 TEXT_ONLY = {"deepseek-v3.2"}
 

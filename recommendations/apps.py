@@ -6,6 +6,7 @@ class RecommendationsConfig(AppConfig):
     verbose_name = "Recommendations"
 
     def ready(self) -> None:
+        # Receivers import the models, which only load once the app registry is ready.
         from recommendations import freshness, signals
 
         signals.connect()

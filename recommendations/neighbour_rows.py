@@ -1,10 +1,9 @@
 """Writing neighbour rows in one statement per chunk, with the values passed as a single parameter.
 
 A refresh rewrites thousands of SimilarProduct rows. ``bulk_create`` builds a model instance
-per row and has the driver adapt each value in Python: 20–27 ms of CPU per 1,000 rows,
-which made the writes most of a refresh (BENCHMARKS.md). Here PostgreSQL receives each column
-as one array literal and SQLite the rows as one JSON document; both unpack them in C. Other
-databases take ``bulk_create``.
+per row and has the driver adapt each value in Python, which made the writes most of a
+refresh (BENCHMARKS.md). Here PostgreSQL receives each column as one array literal and SQLite
+the rows as one JSON document; both unpack them in C. Other databases take ``bulk_create``.
 """
 
 import json

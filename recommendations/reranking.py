@@ -6,7 +6,7 @@ error, a provider slower than the deadline, an exhausted budget, an answer that 
 ranking of the candidates given — leaves the fast order in place with a stable reason code
 (``FallbackReason``), so the storefront never sees a model failure as a 5xx, nor model text.
 
-The whole model part answers within SHELFSIGHT_RERANK_DEADLINE_SECONDS (fallbacks included,
+The whole model part answers within DEADLINE_SECONDS (fallbacks included,
 see llm.gateway). A provider that failed is remembered for FAILURE_MEMORY_SECONDS, shared by
 every process through the cache: while it is, re-ranks fall back at once, so a dead or hanging
 provider costs one wait per window, not one per request.
@@ -38,6 +38,9 @@ CACHE_SECONDS = 3600
 MAX_REASON_CHARS = 200
 MAX_CONTEXT_CHARS = 200  # a hint for the model, not a prompt: longer text is refused (400)
 FAILURE_MEMORY_SECONDS = 30
+# The storefront waits at most this long for the model, SDK retries and fallbacks included; then
+# the tag-based order comes back with DEADLINE_PASSED.
+DEADLINE_SECONDS = 1.5
 _FAILED_KEY = f"recommendations:rerank-failed:{ROUTE}"
 
 
@@ -48,7 +51,7 @@ class FallbackReason(TextChoices):
     NO_CANDIDATES = "no_candidates", "Nothing to re-rank"
     BUDGET_SPENT = "budget_spent", "The route's spend cap is reached"
     PROVIDER_UNAVAILABLE = "provider_unavailable", "No model answered (or one failed within the last 30 s)"
-    DEADLINE_PASSED = "deadline_passed", "No answer within SHELFSIGHT_RERANK_DEADLINE_SECONDS"
+    DEADLINE_PASSED = "deadline_passed", "No answer within the re-rank deadline"
     ANSWER_UNUSABLE = "answer_unusable", "The model's answer was not a ranking of the candidates"
     NOT_CONFIGURED = "not_configured", "The recommendations route has no model that can be called"
 
@@ -217,7 +220,7 @@ def _request(
     )
     choice = choose_tier(features)
     return ChatRequest(
-        deadline_seconds=settings.SHELFSIGHT_RERANK_DEADLINE_SECONDS,
+        deadline_seconds=DEADLINE_SECONDS,
         route=ROUTE,
         messages=messages,
         response_schema=None if streaming else RANKING_SCHEMA,
@@ -329,7 +332,7 @@ def _failed(error: GatewayError, *, started: float) -> FallbackReason:
     if not isinstance(error, ProviderUnavailable):
         return FallbackReason.NOT_CONFIGURED
     _remember_failure()
-    if time.monotonic() - started >= settings.SHELFSIGHT_RERANK_DEADLINE_SECONDS:
+    if time.monotonic() - started >= DEADLINE_SECONDS:
         return FallbackReason.DEADLINE_PASSED
     return FallbackReason.PROVIDER_UNAVAILABLE
 

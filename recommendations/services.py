@@ -18,9 +18,9 @@ def refresh_similar_products(*, product_ids: Iterable[int]) -> int:
     """Recompute the lists of ``product_ids`` and of the products whose lists they enter or leave.
 
     Similarity is symmetric, so a product's new top neighbours and the products that listed it
-    before are recomputed too. Global tag weights drift slowly as tags change; the nightly
-    ``rebuild_similar_products`` brings every list back to the exact figures. Returns how many
-    lists were written.
+    before are recomputed too. Global tag weights drift slowly as tags change;
+    ``rebuild_similar_products``, run by the host's scheduler (docs/scaling.md), brings every
+    list back to the exact figures. Returns how many lists were written.
     """
     changed = set(product_ids)
     if not changed:

@@ -60,7 +60,7 @@ def _applied_rows(active: np.ndarray, tag_ids: list[int] | None = None) -> np.nd
     Two single-table reads matched up here rather than one join. Each read has one sensible
     plan; the join, planned without fresh statistics (a catalog tagged faster than autovacuum
     analyses it, or autovacuum off), became a nested loop that rescanned the tag-status index
-    once per product: a second per refresh at a few thousand products, quadratic beyond.
+    once per product, so a refresh's cost grew with the square of the catalog.
     """
     if (tag_ids is not None and not tag_ids) or not len(active):
         return np.empty((0, 3), dtype=np.int64)
@@ -108,11 +108,6 @@ def document_frequencies() -> tuple[int, dict[int, int]]:
         .order_by()
     )
     return Product.objects.public().count(), dict(rows)
-
-
-def neighbours_of(*, product_id: int, limit: int = NEIGHBOURS_KEPT) -> list[Neighbour]:
-    """The ranked neighbours of one product, read from its tags' posting lists only."""
-    return neighbours_of_many(product_ids=[product_id], limit=limit).get(product_id, [])
 
 
 def neighbours_of_many(

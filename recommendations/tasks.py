@@ -3,7 +3,7 @@
 Neighbour refreshes are coalesced. Tag changes arrive one image at a time (hundreds a second
 in a backfill) and the products they touch share most of their neighbours, so one refresh
 of many products costs little more than a refresh of one. Changes are therefore gathered per
-time window of SHELFSIGHT_SIMILAR_REFRESH_WINDOW seconds (default 1; 0 turns it off):
+time window of REFRESH_WINDOW_SECONDS (0 turns it off):
 each change stores its product ids in the window's next free slot (claimed with the cache's
 atomic ``add``), and the change that claims slot 0 queues the one drain task of that window.
 The drain waits for the window to end, marks it closed and refreshes everything the slots
@@ -16,21 +16,22 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
-from django_q.conf import Conf
 
-from config.queue import enqueue
+from config.queue import enqueue, tasks_run_inline
 
 REFRESH_TASK = "recommendations.tasks.refresh_similar_products_task"
 DRAIN_TASK = "recommendations.tasks.drain_similar_refresh_window_task"
 _PREFIX = "recommendations:refresh-window"
 _SLOT_BATCH = 100
 _RUNNING_KEY = f"{_PREFIX}:running"
+# Tag changes within this many seconds share one neighbour-list refresh; 0 refreshes each alone.
+REFRESH_WINDOW_SECONDS = 1.0
 
 
 def enqueue_similar_refresh(*, product_ids: list[int]) -> str | None:
     """Make sure the lists of ``product_ids`` are refreshed soon; returns a task id when one was queued."""
     window = _window_seconds()
-    if window <= 0 or Conf.SYNC:  # inline tasks (tests, one-off scripts): nothing to gather
+    if window <= 0 or tasks_run_inline():  # inline tasks (tests, one-off scripts): nothing to gather
         return _refresh_now(product_ids)
     ids = sorted({int(product_id) for product_id in product_ids})
     if not ids:
@@ -110,7 +111,8 @@ def _key(number: int, name) -> str:
 
 
 def _ttl(window: float) -> int:
-    # Long enough for a drain stuck behind a full queue; the nightly rebuild covers anything older.
+    # Long enough for a drain stuck behind a full queue; a change older than that waits for the
+    # next change of its products or a rebuild (docs/scaling.md).
     return int(window * 10 + 3600)
 
 
@@ -120,4 +122,4 @@ def _running_ttl() -> int:
 
 
 def _window_seconds() -> float:
-    return float(getattr(settings, "SHELFSIGHT_SIMILAR_REFRESH_WINDOW", 1.0))
+    return REFRESH_WINDOW_SECONDS

@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from catalog.admin_base import ReadOnlyInline, thumbnail_html
-from tagging import webhooks
+from tagging import services, webhooks
 from tagging.analysis.parsing import Findings
 from tagging.models import (
     Flag,
@@ -78,16 +78,14 @@ class ProductTagAdmin(admin.ModelAdmin):
 
     @admin.action(description="Approve selected tags", permissions=["change"])
     def approve(self, request, queryset):
-        count = _services().approve_tags(
+        count = services.approve_tags(
             product_tag_ids=list(queryset.values_list("id", flat=True)), reviewer=request.user
         )
         self.message_user(request, f"Approved {count} tag(s).", messages.SUCCESS)
 
     @admin.action(description="Reject selected tags", permissions=["change"])
     def reject(self, request, queryset):
-        count = _services().reject_tags(
-            product_tag_ids=list(queryset.values_list("id", flat=True)), reviewer=request.user
-        )
+        count = services.reject_tags(product_tag_ids=list(queryset.values_list("id", flat=True)), reviewer=request.user)
         self.message_user(request, f"Rejected {count} tag(s).", messages.SUCCESS)
 
 
@@ -149,7 +147,6 @@ class TagAdmin(admin.ModelAdmin):
 
     def _merge(self, request, *, sources: list[Tag], target: Tag) -> None:
         moved = merged = 0
-        services = _services()
         for source in sources:
             try:
                 moved += services.merge_tags(source=source, target=target, actor=request.user)
@@ -166,7 +163,7 @@ class TagAdmin(admin.ModelAdmin):
     def accept_proposed(self, request, queryset):
         accepted = 0
         for tag in queryset.filter(status=Tag.Status.PROPOSED):
-            _services().accept_proposed_tag(tag=tag, actor=request.user)
+            services.accept_proposed_tag(tag=tag, actor=request.user)
             accepted += 1
         self.message_user(request, f"Accepted {accepted} proposed tag(s).", messages.SUCCESS)
 
@@ -199,7 +196,7 @@ class FlagAdmin(admin.ModelAdmin):
     def clear(self, request, queryset):
         cleared = 0
         for flag_id in queryset.filter(status=Flag.Status.OPEN).values_list("id", flat=True):
-            _services().clear_flag(flag_id=flag_id, reviewer=request.user)
+            services.clear_flag(flag_id=flag_id, reviewer=request.user)
             cleared += 1
         self.message_user(request, f"Cleared {cleared} flag(s).", messages.SUCCESS)
 
@@ -317,14 +314,6 @@ class ImageAnalysisAdmin(admin.ModelAdmin):
     @admin.display(description="quality (0–10)")
     def quality(self, obj):
         return "—" if obj.quality_score is None else f"{obj.quality_score:.1f}"
-
-
-def _services():
-    # tagging.services pulls in the analysis pipeline and the gateway; loading them when an
-    # action runs keeps admin autodiscovery light.
-    from tagging import services
-
-    return services
 
 
 class WebhookAttemptInline(ReadOnlyInline):

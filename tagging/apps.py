@@ -6,6 +6,7 @@ class TaggingConfig(AppConfig):
     verbose_name = "Tagging"
 
     def ready(self) -> None:
+        # Receivers import the models, which only load once the app registry is ready.
         from tagging import signals
 
         signals.connect()

@@ -2,7 +2,7 @@
 
 An upload queues one task for its one image. A backfill knows a whole chunk of images up
 front, so it records the chunk's queued analyses at once (tagging.queueing.enqueue_analyses)
-and queues one task per SHELFSIGHT_BACKFILL_BATCH of them, each carrying their ids.
+and queues one task per tagging.queueing.BATCH_SIZE of them, each carrying their ids.
 
 The queue is shared with uploads, whose tags are expected within half a second. A backfill
 that queued 100,000 images at once would put every upload behind all of them, so the next

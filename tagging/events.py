@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 
 from tagging import webhooks
+from tagging.models import ProductTag
 from tagging.signals import tags_changed
 
 _gathering = threading.local()
@@ -47,8 +48,6 @@ def announced_together() -> Iterator[None]:
 
 
 def _send(product_ids: list[int]) -> None:
-    from tagging.models import ProductTag
-
     tags_changed.send(sender=ProductTag, product_ids=product_ids)
     if settings.SHELFSIGHT_WEBHOOK_URL:
         webhooks.queue_delivery(event="tags_changed", body=webhooks.tags_changed_body(product_ids=product_ids))

@@ -170,10 +170,6 @@ class ImageAnalysis(models.Model):
     def __str__(self) -> str:
         return f"Analysis {self.pk} of image {self.image_id} ({self.status})"
 
-    @property
-    def is_reused(self) -> bool:
-        return self.reused_from_id is not None
-
 
 class ProductTagQuerySet(models.QuerySet):
     def applied(self) -> "ProductTagQuerySet":

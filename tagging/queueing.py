@@ -3,7 +3,7 @@
 The rows are the record of what was asked. A task lost with a killed worker, or dropped by
 the Redis broker (it has no delivery receipts), is found again from them by
 tagging.services.retry_due_analyses. An upload queues its one image; backfills, re-tags and
-retries queue explicit batches of SHELFSIGHT_BACKFILL_BATCH analyses per task.
+retries queue explicit batches of BATCH_SIZE analyses per task.
 
 enqueue_analyses records the queued rows; dispatch queues their tasks once the rows are
 committed.
@@ -15,7 +15,6 @@ constraint of the table: two paths asking for the same image at once get one ana
 import uuid
 from collections.abc import Sequence
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -25,11 +24,13 @@ from tagging.models import ImageAnalysis
 
 ROUTE = "vision-tagging"
 ANALYSE_TASK = "tagging.tasks.analyze_images_task"
+# Analyses one task of a backfill, a re-tag or a retry carries; their model calls run side by side.
+BATCH_SIZE = 16
 
 
 def batch_size() -> int:
-    """How many analyses one task of a backfill, a re-tag or a retry carries (SHELFSIGHT_BACKFILL_BATCH)."""
-    return max(1, int(settings.SHELFSIGHT_BACKFILL_BATCH))
+    """How many analyses one task of a backfill, a re-tag or a retry carries."""
+    return BATCH_SIZE
 
 
 def enqueue_analyses(

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from catalog.models import Product
+from llm import config, gateway, routing
+from llm.models import Route
 from tagging.models import ImageAnalysis, ProductTag
 from tagging.services import ROUTE
 
@@ -47,11 +49,6 @@ def product_quality(*, product: Product) -> float | None:
     return round(sum(latest.values()) / len(latest), 2)
 
 
-def tag_history(*, product_tag: ProductTag) -> QuerySet:
-    """Every change of one product tag, newest first, with who or what made it."""
-    return product_tag.events.select_related("actor", "analysis").order_by("-created_at", "-id")
-
-
 @dataclass(frozen=True)
 class RouteOption:
     """A gateway route an image analysis can go down, with the vision models it tries in order."""
@@ -71,9 +68,6 @@ def analysis_routes() -> list[RouteOption]:
     Staff pin a model by giving it a route of its own under "Model gateway"; the route, not a
     model name, is what an analysis asks for, so fallbacks, budgets and the call log still apply.
     """
-    from llm import config, gateway, routing
-    from llm.models import Route
-
     others = Route.objects.filter(enabled=True).exclude(name=ROUTE).order_by("name").values_list("name", flat=True)
     options = []
     for name in [ROUTE, *others]:

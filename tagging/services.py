@@ -38,7 +38,7 @@ from tagging.analysis.local import ANALYSER_NAME as LOCAL_ANALYSER
 from tagging.analysis.local import MODEL_NAME as LOCAL_MODEL
 from tagging.analysis.local import analyse_locally, with_this_products_text
 from tagging.analysis.parsing import Findings, MalformedModelOutput, parse_answer
-from tagging.analysis.prepare import MIN_MODEL_IMAGE_SIDE, MODEL_IMAGE_SIDE, prepare_image
+from tagging.analysis.prepare import prepare_image
 from tagging.analysis.prompts import PROMPT_VERSION, messages_for
 from tagging.analysis.quality import QualityReport, measure_quality
 from tagging.analysis.schema import schema_for, schema_name
@@ -61,7 +61,12 @@ ANALYSIS_THREADS = 8
 # finished (its worker was killed) is AnalysisInterrupted. A budget cap, a missing route or a
 # broken image are not cured by waiting: they stay failed until staff act.
 RETRYABLE_ERRORS = frozenset({ProviderUnavailable.__name__, MalformedModelOutput.__name__, "AnalysisInterrupted"})
-DEFAULT_RETRY_DELAYS = (60, 600, 3600)
+# Seconds from a failed attempt to the next; one retry per entry, then it stays failed.
+RETRY_DELAYS = (60, 600, 3600)
+# Photos whose locally computed quality score (0–10) is below this get a flag for staff.
+QUALITY_FLAG_BELOW = 4.0
+# A prohibited-content signal at or above this confidence (0–1) holds the product until cleared.
+PROHIBITED_FLAG_AT = 0.7
 
 TAG_WORKFLOWS = {ImageAnalysis.Workflow.FULL, ImageAnalysis.Workflow.ATTRIBUTES}
 QUALITY_WORKFLOWS = {ImageAnalysis.Workflow.FULL, ImageAnalysis.Workflow.QUALITY}
@@ -69,16 +74,16 @@ PROHIBITED_WORKFLOWS = {ImageAnalysis.Workflow.FULL, ImageAnalysis.Workflow.PROH
 
 
 def quality_flag_below() -> float:
-    return float(getattr(settings, "SHELFSIGHT_QUALITY_FLAG_BELOW", 4.0))
+    return QUALITY_FLAG_BELOW
 
 
 def prohibited_flag_at() -> float:
-    return float(getattr(settings, "SHELFSIGHT_PROHIBITED_FLAG_AT", 0.7))
+    return PROHIBITED_FLAG_AT
 
 
 def retry_delays() -> tuple[int, ...]:
-    """Seconds from a failed attempt to the next (SHELFSIGHT_ANALYSIS_RETRY_DELAYS); one retry per entry."""
-    return tuple(getattr(settings, "SHELFSIGHT_ANALYSIS_RETRY_DELAYS", DEFAULT_RETRY_DELAYS))
+    """Seconds from a failed attempt to the next; one retry per entry."""
+    return RETRY_DELAYS
 
 
 def max_attempts() -> int:
@@ -298,11 +303,7 @@ def _analyse(analysis: ImageAnalysis) -> Outcome:
     image, workflow = analysis.image, analysis.workflow
     with image.image.open("rb") as handle:
         content = handle.read()
-    prepared = prepare_image(
-        content,
-        max_side=getattr(settings, "SHELFSIGHT_MODEL_IMAGE_SIDE", MODEL_IMAGE_SIDE),
-        min_side=getattr(settings, "SHELFSIGHT_MODEL_IMAGE_MIN_SIDE", MIN_MODEL_IMAGE_SIDE),
-    )
+    prepared = prepare_image(content)
     quality = measure_quality(prepared.pixels, original_size=(image.width, image.height))
     if workflow == ImageAnalysis.Workflow.QUALITY:
         return Outcome(findings=Findings(), quality=quality, fields={"analyser": LOCAL_ANALYSER, "model": LOCAL_MODEL})

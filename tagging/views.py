@@ -18,8 +18,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog.models import ProductImage
-from tagging import charts, reports
+from llm import gateway
+from llm import selectors as llm_selectors
+from tagging import charts, reports, selectors, services
 from tagging.models import Facet, Flag, ProductTag
+from tagging.services import ROUTE
 
 IMAGES_PER_PAGE = 20
 QUEUE_FILTERS = ("facet", "band", "model", "flag", "product")
@@ -45,15 +48,9 @@ def staff_with(*perms: str):
     return decorate
 
 
-def _review_queue():
-    from tagging import selectors
-
-    return selectors.review_queue()
-
-
 def filtered_queue(params) -> "tuple[object, dict]":
     """The review queue narrowed by the page's filters; returns (queryset, active filters)."""
-    queue = _review_queue()
+    queue = selectors.review_queue()
     active = {name: params.get(name, "") for name in QUEUE_FILTERS}
     if active["facet"]:
         queue = queue.filter(tag__facet=active["facet"])
@@ -157,7 +154,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     shown = list(_queue_position(groups, after)[: IMAGES_PER_PAGE + 1])
     has_next, shown = len(shown) > IMAGES_PER_PAGE, shown[:IMAGES_PER_PAGE]
     all_models = sorted(
-        {model for model in _review_queue().order_by().values_list("model", flat=True).distinct() if model}
+        {model for model in selectors.review_queue().order_by().values_list("model", flat=True).distinct() if model}
     )
     query = request.GET.copy()
     query.pop("after", None)
@@ -213,8 +210,6 @@ def review_decide(request: HttpRequest) -> HttpResponse:
             f"decision must be approve:<ids> or reject:<ids>, with at most {MAX_IDS_PER_DECISION} "
             f"ids between 1 and {MAX_ID}"
         )
-    from tagging import services
-
     verb, ids = parsed
     decide = services.approve_tags if verb == "approve" else services.reject_tags
     count = decide(product_tag_ids=ids, reviewer=request.user) if ids else 0
@@ -241,8 +236,6 @@ def review_decide(request: HttpRequest) -> HttpResponse:
 @require_POST
 def review_undo(request: HttpRequest) -> HttpResponse:
     """Take back this reviewer's latest decision: its tags wait for review again."""
-    from tagging import services
-
     stack = list(request.session.get(UNDO_SESSION_KEY, []))
     ids = stack.pop() if stack else []
     request.session[UNDO_SESSION_KEY] = stack
@@ -280,10 +273,6 @@ DASHBOARD_PERIODS = (1, 7, 14, 30, 90)
 @staff_with(*DASHBOARD_PERMISSIONS)
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    from llm import gateway
-    from llm import selectors as llm_selectors
-    from tagging.services import ROUTE
-
     try:
         days = int(request.GET.get("days", 14))
     except ValueError:

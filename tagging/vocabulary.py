@@ -8,7 +8,7 @@ What ``resolve`` found is remembered in-process, since the same few hundred valu
 back image after image, and so is what is built from the whole vocabulary (``remembered``).
 Every save or delete of a Tag or TagSynonym bumps a version kept in Django's cache once its
 transaction commits; each process compares it with its own at most every
-SHELFSIGHT_VOCABULARY_RECHECK_SECONDS (default 1 s) and forgets everything when it changed,
+RECHECK_SECONDS and forgets everything when it changed,
 so staff edits reach every worker within that period.
 """
 
@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
@@ -26,6 +25,8 @@ from django.utils.text import slugify
 from tagging.models import Facet, Tag, TagSynonym
 
 T = TypeVar("T")
+# How often a process looks for tag and synonym edits made by staff.
+RECHECK_SECONDS = 1.0
 _SPACES = re.compile(r"\s+")
 _STRIPPED = re.compile(r"[^\w\s&'/+]")
 _KEEP_FINAL_S = ("ss", "us", "is", "ous", "ics", "ies")
@@ -238,4 +239,4 @@ def _initial_version() -> int:
 
 
 def _recheck_seconds() -> float:
-    return float(getattr(settings, "SHELFSIGHT_VOCABULARY_RECHECK_SECONDS", 1.0))
+    return RECHECK_SECONDS

@@ -129,7 +129,7 @@ def deliver_task(delivery_id: int) -> str:
     """django-q2 entry point: one attempt of a delivery; returns its outcome for the task list.
 
     A failed attempt is not raised: it is recorded on the delivery (and logged), its retry is
-    scheduled, and a task run inline (SHELFSIGHT_TASKS_SYNC) must not fail the code that queued it.
+    scheduled, and a task run inline (Q_CLUSTER "sync") must not fail the code that queued it.
     """
     attempt = attempt_delivery(delivery_id=delivery_id)
     if attempt is None:

@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# Names the SQLite file a pytest process uses as its test database (tests/conftest.py).
+SQLITE_FILE_VARIABLE = "TEST_SQLITE_FILE"
 
 
 def run_on_sqlite_file(module: str, *, database: Path, timeout: float) -> subprocess.CompletedProcess:
@@ -18,7 +20,7 @@ def run_on_sqlite_file(module: str, *, database: Path, timeout: float) -> subpro
     database, without DATABASE_URL and REDIS_URL; returns the finished process, output captured."""
     environment = {
         **{key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}},
-        "SHELFSIGHT_TEST_SQLITE_NAME": str(database),
+        SQLITE_FILE_VARIABLE: str(database),
     }
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider", module],

@@ -1,1 +1,5 @@
-"""The storefront and integration API of the catalog (Django REST framework)."""
+"""DRF pieces every API of the project shares: throttles, error shapes, the product summary.
+
+The products API itself shows products with their tags, so it lives above tagging, in
+``storefront.api``.
+"""

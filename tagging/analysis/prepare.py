@@ -182,10 +182,3 @@ def _as_rgb(image: Image.Image) -> Image.Image:
         image.load()
         return image
     return image.convert("RGB")
-
-
-def tile_count(width: int, height: int, *, tile: int = 768) -> int:
-    """How many 768-px tiles a provider that bills by tile counts for an image of this size."""
-    if width <= tile // 2 and height <= tile // 2:
-        return 1
-    return math.ceil(width / tile) * math.ceil(height / tile)

@@ -1,6 +1,8 @@
 from django import template
 
+from llm import gateway
 from tagging import reports
+from tagging.services import ROUTE
 
 register = template.Library()
 
@@ -14,11 +16,6 @@ def review_waiting_count() -> int:
 @register.inclusion_tag("staff/_analyser_notice.html")
 def analyser_notice() -> dict:
     """Say plainly when no provider can be called: the local analyser does the tagging then."""
-    # tagging.services brings the analysis pipeline and the gateway with it; loading them when
-    # the notice renders keeps this tag library (loaded by every admin page) light.
-    from llm import gateway
-    from tagging.services import ROUTE
-
     if gateway.is_configured(route=ROUTE):
         return {"local_only": False}
     return {"local_only": True, "route": ROUTE, "local_analyses": reports.local_analysis_count()}

@@ -1,8 +1,11 @@
 import pytest
+from django.contrib.admin.models import LogEntry
+from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_q.models import OrmQ
 
 from catalog.models import Product, ProductImage
+from catalog.services import add_product_image
 from tagging.models import Flag, ImageAnalysis, ProductTag
 from tests.admin.conftest import make_waiting_image
 from tests.factories import ProductFactory, image_upload
@@ -65,6 +68,37 @@ def test_uploading_an_image_in_the_inline_adds_it_through_the_service(staff_clie
     assert response.status_code == 302, response.content.decode()[:2000]
     image = ProductImage.objects.get(product=product)
     assert image.format == "JPEG" and len(image.sha256) == 64
+
+
+def test_the_product_history_records_the_uploaded_image_and_says_one_is_queued(staff_client):
+    product = ProductFactory()
+    response = staff_client.post(
+        f"{CHANGELIST}{product.pk}/change/", change_form_data(product, **{"images-0-upload": image_upload()})
+    )
+
+    image = ProductImage.objects.get(product=product)
+    entry = LogEntry.objects.get(object_id=str(product.pk))
+    assert entry.get_change_message() == f"Added product image “{image}”."
+    texts = [str(message) for message in get_messages(response.wsgi_request)]
+    assert any(text.startswith("1 image(s) uploaded and queued for analysis") for text in texts), texts
+
+
+def test_moving_an_image_changes_only_its_position_and_the_history_says_so(staff_client):
+    product = ProductFactory()
+    image = add_product_image(product=product, upload=image_upload())
+    stored = (image.image.name, image.sha256)
+    data = change_form_data(
+        product, **{"images-INITIAL_FORMS": "1", "images-0-id": str(image.pk), "images-0-position": "3"}
+    )
+
+    response = staff_client.post(f"{CHANGELIST}{product.pk}/change/", data)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    image.refresh_from_db()
+    assert image.position == 3 and (image.image.name, image.sha256) == stored
+    entry = LogEntry.objects.get(object_id=str(product.pk))
+    assert entry.get_change_message() == f"Changed Position for product image “{image}”."
+    assert not any("queued" in str(message) for message in get_messages(response.wsgi_request))
 
 
 def test_a_refused_upload_is_a_form_error_and_nothing_is_saved(staff_client):

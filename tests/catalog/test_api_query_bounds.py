@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from catalog.filters import MAX_FILTER_VALUES
+from storefront.filters import MAX_FILTER_VALUES
 from tagging.models import Facet, ProductTag
 from tests.factories import ProductFactory, TagFactory
 

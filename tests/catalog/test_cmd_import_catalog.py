@@ -2,7 +2,6 @@ import http.server
 import io
 import json
 import threading
-import time
 
 import pytest
 from django.core.management import call_command
@@ -32,8 +31,9 @@ def catalog_dir(tmp_path):
 
 @pytest.fixture
 def image_server():
-    """A tiny HTTP server on loopback serving one JPEG and one oversized body."""
-    body = image_bytes()
+    """A tiny HTTP server on loopback serving one JPEG, one oversized body and, at /slow.jpg,
+    an answer held back until the test is over."""
+    body, test_over = image_bytes(), threading.Event()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def log_message(self, *args):
@@ -41,7 +41,7 @@ def image_server():
 
         def do_GET(self):
             if self.path == "/slow.jpg":
-                time.sleep(1.5)
+                test_over.wait()
             payload = body if self.path == "/shirt.jpg" else b"x" * (3 * 1024 * 1024)
             self.send_response(200)
             self.send_header("Content-Type", "image/jpeg")
@@ -49,9 +49,10 @@ def image_server():
             self.wfile.write(payload)
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
+    test_over.set()
     server.shutdown()
     server.server_close()
 
@@ -142,16 +143,16 @@ def test_non_http_schemes_are_refused(catalog_dir):
     assert "1 refused" in run_import(csv_file)
 
 
-def test_url_image_from_an_allowed_network_is_fetched(catalog_dir, image_server, settings):
-    settings.SHELFSIGHT_IMPORT_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+def test_url_image_from_an_allowed_network_is_fetched(catalog_dir, image_server, monkeypatch):
+    monkeypatch.setattr("catalog.fetch.TRUSTED_NETWORKS", ("127.0.0.1/32",))
     csv_file = catalog_dir / "catalog.csv"
     csv_file.write_text(HEADER + f"URL-2,From URL,,10,USD,,{image_server}/shirt.jpg\n")
     assert "1 created" in run_import(csv_file)
     assert ProductImage.objects.get().format == "JPEG"
 
 
-def test_url_images_over_the_size_limit_are_refused(image_server, settings):
-    settings.SHELFSIGHT_IMPORT_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+def test_url_images_over_the_size_limit_are_refused(image_server, monkeypatch):
+    monkeypatch.setattr("catalog.fetch.TRUSTED_NETWORKS", ("127.0.0.1/32",))
     with pytest.raises(FetchRefused, match="larger than"):
         fetch_image(f"{image_server}/big.jpg", max_bytes=1024 * 1024)
 
@@ -162,7 +163,7 @@ def test_public_addresses_pass_the_address_check():
         check_address("::ffff:127.0.0.1")
 
 
-def test_url_images_slower_than_the_time_limit_are_refused(image_server, settings):
-    settings.SHELFSIGHT_IMPORT_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+def test_url_images_slower_than_the_time_limit_are_refused(image_server, monkeypatch):
+    monkeypatch.setattr("catalog.fetch.TRUSTED_NETWORKS", ("127.0.0.1/32",))
     with pytest.raises(FetchRefused, match="Timed out"):
         fetch_image(f"{image_server}/slow.jpg", timeout=0.3)

@@ -53,16 +53,16 @@ def trickling_server():
 
 
 @pytest.mark.parametrize("part", ["headers", "body"])
-def test_a_server_trickling_a_byte_a_second_is_cut_at_the_total_deadline(trickling_server, settings, part):
-    settings.SHELFSIGHT_IMPORT_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+def test_a_server_trickling_a_byte_a_second_is_cut_at_the_total_deadline(trickling_server, monkeypatch, part):
+    monkeypatch.setattr("catalog.fetch.TRUSTED_NETWORKS", ("127.0.0.1/32",))
     started = time.monotonic()
     with pytest.raises(FetchRefused, match=r"Timed out after 1\.5 s"):
         fetch_image(f"{trickling_server}/{part}.jpg", timeout=1.5)
     assert time.monotonic() - started < 3
 
 
-def test_import_refuses_a_trickled_image_within_its_fetch_timeout(trickling_server, settings, tmp_path):
-    settings.SHELFSIGHT_IMPORT_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+def test_import_refuses_a_trickled_image_within_its_fetch_timeout(trickling_server, monkeypatch, tmp_path):
+    monkeypatch.setattr("catalog.fetch.TRUSTED_NETWORKS", ("127.0.0.1/32",))
     csv_file = tmp_path / "catalog.csv"
     csv_file.write_text(HEADER + f"SLOW-1,Slow,,10,USD,,{trickling_server}/body.jpg\nOK-1,Fine,,10,USD,,\n")
     started = time.monotonic()

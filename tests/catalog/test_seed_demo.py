@@ -20,7 +20,6 @@ def test_seed_demo_creates_products_with_real_images_and_a_working_admin_login(s
 
 def test_seed_demo_is_safe_to_rerun_and_keeps_the_generated_password(settings, tmp_path, capsys):
     settings.VAR_DIR = tmp_path
-    settings.SHELFSIGHT_ADMIN_PASSWORD = ""
     call_command("seed_demo", products=3)
     first_output = capsys.readouterr().out
     call_command("seed_demo", products=3)
@@ -34,7 +33,6 @@ def test_seed_demo_is_safe_to_rerun_and_keeps_the_generated_password(settings, t
 
 def test_rerun_keeps_a_password_the_operator_changed_and_does_not_print_it(settings, tmp_path, capsys):
     settings.VAR_DIR = tmp_path
-    settings.SHELFSIGHT_ADMIN_PASSWORD = ""
     call_command("seed_demo", products=1)
     admin = get_user_model().objects.get(username="admin")
     admin.set_password("operator-chose-this-9")
@@ -52,18 +50,15 @@ def test_rerun_keeps_a_password_the_operator_changed_and_does_not_print_it(setti
 
 def test_an_explicit_password_is_set_on_an_existing_admin(settings, tmp_path):
     settings.VAR_DIR = tmp_path
-    settings.SHELFSIGHT_ADMIN_PASSWORD = ""
     call_command("seed_demo", products=1)
 
-    settings.SHELFSIGHT_ADMIN_PASSWORD = "reset-by-operator-7"
-    call_command("seed_demo", products=1)
+    call_command("seed_demo", products=1, admin_password="reset-by-operator-7")
 
     assert get_user_model().objects.get(username="admin").check_password("reset-by-operator-7")
 
 
 def test_the_generated_password_file_is_private(settings, tmp_path):
     settings.VAR_DIR = tmp_path
-    settings.SHELFSIGHT_ADMIN_PASSWORD = ""
     call_command("seed_demo", products=1)
     assert (tmp_path / "demo-admin-password").stat().st_mode & 0o777 == 0o600
 @pytest.mark.slow  # the whole 240-product demo, every photo analysed: about a minute of CPU

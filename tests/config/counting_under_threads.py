@@ -6,33 +6,15 @@ tests/scale/test_database_cache_postgres.py.
 """
 
 import threading
-from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
-from django.core.management import call_command
 from django.db import connections
 
 from llm import budgets
 from llm.config import RouteConfig
 from llm.pricing import Price
-
-DATABASE_CACHE = {"default": {"BACKEND": "config.cache.DatabaseCache", "LOCATION": "shelfsight_cache"}}
-
-
-@contextmanager
-def database_cache_in(settings):
-    """The default cache as config.cache.DatabaseCache, empty, for the block; the suite's own
-    cache again afterwards, while the test database is still there for the suite to clear it."""
-    own = settings.CACHES
-    settings.CACHES = DATABASE_CACHE
-    call_command("createcachetable", verbosity=0)
-    cache.clear()
-    try:
-        yield cache
-    finally:
-        settings.CACHES = own
 
 
 def in_threads(count: int, work) -> list:
@@ -68,12 +50,6 @@ def thirty_reservations_of_ten_cents_under_a_one_dollar_cap() -> tuple[int, Deci
     price = Price(Decimal("0"), Decimal("100"))  # 1,000 output tokens = $0.10
     results = in_threads(30, lambda: budgets.reserve(route, price=price, input_tokens=0, output_tokens=1000))
     return sum(isinstance(result, budgets.Reservation) for result in results), budgets.spent(route.name)[0]
-
-
-@pytest.fixture
-def database_cache(settings):
-    with database_cache_in(settings) as database_cache:
-        yield database_cache
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,18 +1,28 @@
 """config.cache.DatabaseCache: Django's database cache with an atomic incr()."""
 
 import re
-import time
+from datetime import timedelta
 
 import pytest
+from django.core.cache.backends import db as django_database_cache
+from django.utils import timezone
 
-from tests.config.counting_under_threads import database_cache_in
+import config.cache
 from tests.own_process import run_on_sqlite_file
 
 
 @pytest.fixture
-def database_cache(settings, db):
-    with database_cache_in(settings) as database_cache:
-        yield database_cache
+def move_cache_clock(monkeypatch):
+    """Moves the clock the database cache judges expiry by ``seconds`` ahead, instead of sleeping."""
+
+    def move(*, seconds: float) -> None:
+        def later():
+            return timezone.now() + timedelta(seconds=seconds)
+
+        monkeypatch.setattr(django_database_cache, "tz_now", later)  # Django's reads
+        monkeypatch.setattr(config.cache, "now", later)  # incr
+
+    return move
 
 
 def test_incr_and_decr_return_and_keep_the_new_total(database_cache):
@@ -35,11 +45,11 @@ def test_incr_of_a_missing_key_raises_value_error(database_cache):
         database_cache.incr("absent")
 
 
-def test_incr_keeps_the_expiry_and_refuses_a_key_past_it(database_cache):
-    database_cache.set("counted", 1, 1)
-    database_cache.set("brief", 1, 1)
+def test_incr_keeps_the_expiry_and_refuses_a_key_past_it(database_cache, move_cache_clock):
+    database_cache.set("counted", 1, 60)
+    database_cache.set("brief", 1, 60)
     assert database_cache.incr("counted") == 2
-    time.sleep(1.1)
+    move_cache_clock(seconds=61)
     assert database_cache.get("counted") is None  # the count did not extend the entry's life
     with pytest.raises(ValueError, match="'brief' not found"):  # its row is still there, expired
         database_cache.incr("brief")

@@ -27,7 +27,7 @@ def beta_server():
 def two_providers(db, alpha_server, beta_server, monkeypatch, settings):
     """Providers alpha and beta (keys in ALPHA_API_KEY / BETA_API_KEY) with the seed models."""
     settings.SHELFSIGHT_LLM_TIMEOUT = 2.0
-    settings.SHELFSIGHT_LLM_MAX_RETRIES = 0
+    monkeypatch.setattr("llm.config.DEFAULT_MAX_RETRIES", 0)
     monkeypatch.setenv("ALPHA_API_KEY", ALPHA_KEY)
     monkeypatch.setenv("BETA_API_KEY", BETA_KEY)
     alpha = Provider.objects.create(name="alpha", base_url=alpha_server.base_url, api_key_env="ALPHA_API_KEY")

@@ -10,7 +10,8 @@ from llm.models import LLMCall
 from tests.fakes.openai_server import Reply
 from tests.llm.conftest import ask
 
-pytestmark = pytest.mark.django_db
+# Circuit state lives in the cache production runs on without Redis: the database cache.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("database_cache")]
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -59,14 +60,17 @@ def test_success_resets_the_failure_streak(make_route, two_providers):
     assert breaker.open_until("vision-tagging", "alpha/gemini-2.5-flash") is None
 
 
-def test_circuit_closes_after_the_cooldown(make_route, two_providers):
-    make_route(breaker_failures=1, breaker_cooldown_seconds=1)
+def test_circuit_closes_after_the_cooldown(make_route, two_providers, monkeypatch):
+    make_route(breaker_failures=1, breaker_cooldown_seconds=60)
     two_providers["alpha"].script(Reply.server_error())
+    opened_at = time.time()
+    monkeypatch.setattr(breaker, "clock", lambda: opened_at)
     gateway.complete(ask())
-    assert breaker.open_until("vision-tagging", "alpha/gemini-2.5-flash") is not None
+    assert breaker.open_until("vision-tagging", "alpha/gemini-2.5-flash") == opened_at + 60
 
-    time.sleep(1.1)
-
+    monkeypatch.setattr(breaker, "clock", lambda: opened_at + 59)
+    assert gateway.complete(ask()).model == "deepseek-v3.2"
+    monkeypatch.setattr(breaker, "clock", lambda: opened_at + 61)
     assert gateway.complete(ask()).model == "gemini-2.5-flash"
 
 

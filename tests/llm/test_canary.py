@@ -5,7 +5,8 @@ from llm.models import CanaryEvent, LLMCall, Route
 from tests.fakes.openai_server import Reply
 from tests.llm.conftest import ask
 
-pytestmark = pytest.mark.django_db
+# Canary statistics live in the cache production runs on without Redis: the database cache.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("database_cache")]
 
 
 def keys_on(arm: str, *, percent: int, count: int, route: str = "vision-tagging") -> list[str]:

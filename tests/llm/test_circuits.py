@@ -7,7 +7,8 @@ from llm.exceptions import ProviderUnavailable
 from tests.fakes.openai_server import Reply
 from tests.llm.conftest import ask
 
-pytestmark = pytest.mark.django_db
+# Circuit state lives in the cache production runs on without Redis: the database cache.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("database_cache")]
 
 
 def test_failures_on_one_route_do_not_open_the_circuit_of_another(make_route, two_providers):

@@ -14,10 +14,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def patient_providers(settings, make_route):
+def patient_providers(settings, make_route, monkeypatch):
     """The chain gemini-2.5-flash (alpha) → deepseek-v3.2 (beta), with the SDK's own patience."""
     settings.SHELFSIGHT_LLM_TIMEOUT = 10.0
-    settings.SHELFSIGHT_LLM_MAX_RETRIES = 2
+    monkeypatch.setattr("llm.config.DEFAULT_MAX_RETRIES", 2)
     return make_route()
 
 

@@ -63,8 +63,8 @@ def test_route_edit_applies_without_restart(make_route, two_providers):
     assert gateway.complete(ask()).model == "deepseek-v3.2"
 
 
-def test_other_processes_reload_when_the_version_moves(make_route, settings):
-    settings.SHELFSIGHT_LLM_CONFIG_RECHECK_SECONDS = 0
+def test_other_processes_reload_when_the_version_moves(make_route, monkeypatch):
+    monkeypatch.setattr("llm.config.RECHECK_SECONDS", 0)
     make_route(chain=("gemini-2.5-flash",))
     before = config.snapshot()
 

@@ -51,8 +51,8 @@ def test_timeout_falls_back_to_the_next_provider(make_route, two_providers, sett
     assert LLMCall.objects.get(model="gemini-2.5-flash").outcome == "timeout"
 
 
-def test_unknown_model_moves_on_at_once_without_sdk_retries(make_route, two_providers, settings):
-    settings.SHELFSIGHT_LLM_MAX_RETRIES = 2
+def test_unknown_model_moves_on_at_once_without_sdk_retries(make_route, two_providers, monkeypatch):
+    monkeypatch.setattr("llm.config.DEFAULT_MAX_RETRIES", 2)
     make_route(chain=("gpt-4.1", "deepseek-v3.2"))
     two_providers["alpha"].models.remove("gpt-4.1")
 
@@ -63,8 +63,8 @@ def test_unknown_model_moves_on_at_once_without_sdk_retries(make_route, two_prov
     assert LLMCall.objects.get(model="gpt-4.1").error_class == "NotFoundError"
 
 
-def test_sdk_retries_are_added_not_multiplied_by_the_fallback_chain(make_route, two_providers, settings):
-    settings.SHELFSIGHT_LLM_MAX_RETRIES = 1
+def test_sdk_retries_are_added_not_multiplied_by_the_fallback_chain(make_route, two_providers, monkeypatch):
+    monkeypatch.setattr("llm.config.DEFAULT_MAX_RETRIES", 1)
     make_route()
     two_providers["alpha"].script(*[Reply(status=500, body=b'{"error": {"message": "down"}}', delay=0)] * 5)
     two_providers["beta"].script(*[Reply(status=500, body=b'{"error": {"message": "down"}}', delay=0)] * 5)
@@ -76,8 +76,8 @@ def test_sdk_retries_are_added_not_multiplied_by_the_fallback_chain(make_route, 
     assert len(two_providers["beta"].chat_requests) == 2
 
 
-def test_rate_limit_retry_after_is_honoured_on_the_same_model(make_route, two_providers, settings):
-    settings.SHELFSIGHT_LLM_MAX_RETRIES = 1
+def test_rate_limit_retry_after_is_honoured_on_the_same_model(make_route, two_providers, monkeypatch):
+    monkeypatch.setattr("llm.config.DEFAULT_MAX_RETRIES", 1)
     make_route()
     two_providers["alpha"].script(Reply.rate_limited(retry_after=0.6))
 

@@ -17,8 +17,8 @@ def queued_functions() -> list[str]:
     return [row.func() for row in OrmQ.objects.all()]
 
 
-def test_changes_within_one_window_queue_one_drain_task(settings):
-    settings.SHELFSIGHT_SIMILAR_REFRESH_WINDOW = 3600
+def test_changes_within_one_window_queue_one_drain_task(monkeypatch):
+    monkeypatch.setattr("recommendations.tasks.REFRESH_WINDOW_SECONDS", 3600)
 
     for product_id in (1, 2, 3, 2, 5):
         tasks.enqueue_similar_refresh(product_ids=[product_id])
@@ -26,8 +26,8 @@ def test_changes_within_one_window_queue_one_drain_task(settings):
     assert queued_functions() == [tasks.DRAIN_TASK]
 
 
-def test_the_drain_refreshes_every_product_changed_in_its_window(small_catalog, settings):
-    settings.SHELFSIGHT_SIMILAR_REFRESH_WINDOW = 0.2
+def test_the_drain_refreshes_every_product_changed_in_its_window(small_catalog, monkeypatch):
+    monkeypatch.setattr("recommendations.tasks.REFRESH_WINDOW_SECONDS", 0.2)
     rebuild_similar_products()
     SimilarProduct.objects.all().delete()
     number = int(time.time() // 0.2)
@@ -40,8 +40,8 @@ def test_the_drain_refreshes_every_product_changed_in_its_window(small_catalog, 
     assert {small_catalog["p1"].pk, small_catalog["p4"].pk} <= listed
 
 
-def test_a_change_after_its_window_closed_is_refreshed_on_its_own(settings):
-    settings.SHELFSIGHT_SIMILAR_REFRESH_WINDOW = 3600
+def test_a_change_after_its_window_closed_is_refreshed_on_its_own(monkeypatch):
+    monkeypatch.setattr("recommendations.tasks.REFRESH_WINDOW_SECONDS", 3600)
     number = int(time.time() // 3600)
     tasks.enqueue_similar_refresh(product_ids=[1])
     OrmQ.objects.all().delete()
@@ -52,8 +52,8 @@ def test_a_change_after_its_window_closed_is_refreshed_on_its_own(settings):
     assert queued_functions() == [tasks.REFRESH_TASK]
 
 
-def test_a_drain_passes_its_products_on_while_another_refresh_runs(settings):
-    settings.SHELFSIGHT_SIMILAR_REFRESH_WINDOW = 0.2
+def test_a_drain_passes_its_products_on_while_another_refresh_runs(monkeypatch):
+    monkeypatch.setattr("recommendations.tasks.REFRESH_WINDOW_SECONDS", 0.2)
     number = int(time.time() // 0.2)
     tasks.enqueue_similar_refresh(product_ids=[7])
     cache.add(tasks._RUNNING_KEY, True)

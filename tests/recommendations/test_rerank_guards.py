@@ -31,11 +31,11 @@ def built(small_catalog):
 
 
 @pytest.fixture
-def short_deadline(provider_settings):
-    provider_settings.SHELFSIGHT_RERANK_DEADLINE_SECONDS = DEADLINE
+def short_deadline(provider_settings, monkeypatch):
+    monkeypatch.setattr("recommendations.reranking.DEADLINE_SECONDS", DEADLINE)
     # The SDK defaults a provider would run with: long timeout, retries honouring Retry-After.
     provider_settings.SHELFSIGHT_LLM_TIMEOUT = 5.0
-    provider_settings.SHELFSIGHT_LLM_MAX_RETRIES = 2
+    monkeypatch.setattr("llm.config.DEFAULT_MAX_RETRIES", 2)
     return provider_settings
 
 

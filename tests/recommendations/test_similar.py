@@ -14,7 +14,8 @@ from recommendations.services import rebuild_similar_products, refresh_similar_p
 from tagging.models import ProductTag
 from tagging.signals import tags_changed
 from tests.factories import ProductFactory
-from tests.recommendations.catalogs import apply_tags, build_skewed_catalog, idf
+from tests.recommendations.catalogs import apply_tags, idf
+from tests.recommendations.similar_scenarios import SCENARIOS
 
 pytestmark = pytest.mark.django_db
 
@@ -170,17 +171,9 @@ def test_rebuild_stores_each_tags_idf_weight(small_catalog):
     assert (red.document_frequency, red.weight) == (4, pytest.approx(RED))
 
 
-def test_scoring_many_products_at_once_matches_the_full_rebuild_on_a_skewed_catalog():
-    products = build_skewed_catalog()
-    full: dict[int, list] = {}
-    for chunk in similarity.all_neighbours():
-        for item in chunk:
-            full.setdefault(item.product_id, []).append(item)
-
-    many = similarity.neighbours_of_many(product_ids=[product.pk for product in products])
-
-    assert {key: value for key, value in many.items() if value} == full
-    assert all(many[product.pk] == [] for product in products if product.status == "held")
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_similar_products(scenario):
+    scenario()
 
 
 def test_similar_rows_are_what_the_product_summary_serializer_gives(small_catalog):

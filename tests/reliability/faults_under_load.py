@@ -8,7 +8,7 @@ as it would 1 min, 10 min and 1 h later (the clock injected). Afterwards every i
 tagged, none was sent to the provider more often than the retry policy allows, and each was
 billed for one answer.
 
-SHELFSIGHT_FAULT_IMAGES sets the size (200 in the suite; bench/fault_recovery.py runs 1,000).
+FAULT_IMAGES in the environment sets the size (200 in the suite; bench/fault_recovery.py runs 1,000).
 """
 
 import io
@@ -18,6 +18,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db.models import Count
@@ -34,7 +35,7 @@ from tests.factories import ProductFactory
 from tests.fakes.openai_server import FakeOpenAIServer, FaultMix
 from tests.reliability.model_answers import tagging_answer
 
-IMAGES = int(os.environ.get("SHELFSIGHT_FAULT_IMAGES", "200"))
+IMAGES = int(os.environ.get("FAULT_IMAGES", "200"))
 # Three models, as a route with fallbacks has: at 50 % faults a failed attempt is then rare
 # enough that four attempts tag every image, so the check can demand all of them.
 CHAIN = ("gemini-2.5-flash", "gpt-4.1", "claude-sonnet-4.5")
@@ -101,7 +102,7 @@ def faulty_provider(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def file_database(django_db_blocker):
+def file_database(django_db_blocker, django_db_modify_db_settings):
     """The test database, made here: no test is marked django_db, so pytest-django makes none,
     and no test wraps the run in a transaction that would hold SQLite's write lock."""
     from django.test.utils import setup_databases, teardown_databases
@@ -116,9 +117,10 @@ def file_database(django_db_blocker):
 @pytest.fixture(scope="module")
 def analysed_under_faults(file_database, django_db_blocker, faulty_provider):
     """One run for the whole module: this process's file database is thrown away afterwards."""
-    previous, Conf.SYNC = Conf.SYNC, True  # tasks run inline, as a worker would run them
+    # Tasks run inline, as a worker would run them: django-q2 reads Conf, the project settings.
+    previous, Conf.SYNC = Conf.SYNC, True
     try:
-        with django_db_blocker.unblock():
+        with django_db_blocker.unblock(), override_settings(Q_CLUSTER={**settings.Q_CLUSTER, "sync": True}):
             make_route()
             image_ids = make_catalog(IMAGES)
             call_command("backfill_tags", "--no-progress", "--max-waiting", "0", stdout=io.StringIO())

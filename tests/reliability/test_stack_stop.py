@@ -97,8 +97,6 @@ def stack(request, tmp_path_factory):
         "OPENAI_BASE_URL": provider.url,
         "OPENAI_API_KEY": "sk-test-stack-stop",
         "SHELFSIGHT_LLM_TIMEOUT": "280",
-        "SHELFSIGHT_LLM_MAX_RETRIES": "0",
-        "SHELFSIGHT_ADMIN_PASSWORD": "",
         "SHELFSIGHT_WORKERS": "1",
     }
     with output.open("w") as out:

@@ -61,7 +61,8 @@ def qcluster(settings, tmp_path):
                 f"{database['PORT'] or 5432}/{database['NAME']}"
             ),
             "REDIS_URL": os.environ["REDIS_URL"],
-            "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+            # The test's media and private storage (tests/conftest.py) are the workers' too.
+            "SHELFSIGHT_VAR_DIR": str(settings.MEDIA_ROOT.parent),
             "SHELFSIGHT_WORKERS": "2",
             **extra_env,
         }

@@ -11,9 +11,9 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from catalog.api.query_params import MAX_SEARCH_TERMS
-from catalog.filters import MAX_FILTER_VALUES
 from catalog.models import Product
+from storefront.api.query_params import MAX_SEARCH_TERMS
+from storefront.filters import MAX_FILTER_VALUES
 from tagging.models import Facet, ProductTag, Tag
 
 pytestmark = [pytest.mark.scale, pytest.mark.django_db]

@@ -21,8 +21,8 @@ pytestmark = [pytest.mark.scale, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def provider(provider_settings, model_server, redis_broker, settings):
-    settings.SHELFSIGHT_BACKFILL_BATCH = 4
+def provider(provider_settings, model_server, redis_broker, monkeypatch):
+    monkeypatch.setattr("tagging.queueing.BATCH_SIZE", 4)
     model_server.answer = tagging_answer
     restore_default_vocabulary()
     redis_broker.purge_queue()

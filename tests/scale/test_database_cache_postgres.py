@@ -6,18 +6,11 @@ from decimal import Decimal
 import pytest
 
 from tests.config.counting_under_threads import (
-    database_cache_in,
     eight_threads_counting_fifty_times_each,
     thirty_reservations_of_ten_cents_under_a_one_dollar_cap,
 )
 
 pytestmark = [pytest.mark.scale, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def database_cache(settings):
-    with database_cache_in(settings) as database_cache:
-        yield database_cache
 
 
 def test_no_increment_is_lost(database_cache):

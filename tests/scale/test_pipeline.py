@@ -93,8 +93,6 @@ def test_qcluster_analyses_an_upload_through_the_loopback_model_server(
     qcluster(
         OPENAI_API_KEY=API_KEY,
         OPENAI_BASE_URL=model_server.base_url,
-        SHELFSIGHT_LLM_MAX_RETRIES="0",
-        DJANGO_LOG_LEVEL="DEBUG",
     )
     analysis = wait_for(
         lambda: ImageAnalysis.objects.filter(image=image, status__in=["succeeded", "failed"]).first(), timeout=30

@@ -1,7 +1,8 @@
-"""The Redis cache: one redis-py client per pool; throttle counters in one round trip, the window in the TTL."""
+"""The Redis cache: one redis-py client per pool, an incr that counts only existing keys and
+keeps their expiry, throttle counters that expire with their window."""
 
 import pytest
-from django.core.cache import caches
+from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
@@ -18,6 +19,21 @@ def test_each_cache_reuses_one_redis_client():
         assert cache._cache.get_client(write=True) is cache._cache.get_client()
         cache.set("reused-client", 41)
         assert cache.incr("reused-client") == 42
+
+
+def test_incr_of_a_missing_key_raises_and_leaves_no_count_behind():
+    with pytest.raises(ValueError, match="not found"):
+        cache.incr("never-set")
+    assert "never-set" not in cache
+
+
+def test_incr_and_decr_keep_the_key_expiry():
+    cache.set("counted", 40, 60)
+    assert cache.incr("counted", 5) == 45
+    assert cache.decr("counted", 3) == 42
+    assert cache.get("counted") == 42
+    key = cache.make_and_validate_key("counted")
+    assert 0 < cache._cache.get_client(key).ttl(key) <= 60
 
 
 @pytest.fixture

@@ -1,13 +1,13 @@
-"""Similar products on PostgreSQL, which sorts NULL categories last where SQLite sorts them first."""
+"""Similar products on PostgreSQL, which sorts NULL categories last where SQLite sorts them
+first (the scenarios: tests/recommendations/similar_scenarios.py)."""
 
 import pytest
 
-from tests.recommendations.test_similar import (
-    test_scoring_many_products_at_once_matches_the_full_rebuild_on_a_skewed_catalog as compare_rebuild_and_refresh,
-)
+from tests.recommendations.similar_scenarios import SCENARIOS
 
 pytestmark = [pytest.mark.scale, pytest.mark.django_db]
 
 
-def test_the_full_rebuild_matches_the_refresh_on_postgresql_with_uncategorised_products(assert_scale_backends):
-    compare_rebuild_and_refresh()
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_similar_products_on_postgresql(assert_scale_backends, scenario):
+    scenario()

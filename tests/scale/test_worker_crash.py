@@ -24,6 +24,7 @@ from tagging.services import lease_seconds, retry_due_analyses
 from tests.factories import ProductFactory, image_upload
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.reliability.model_answers import tagging_answer
+from tests.scale import short_lease_settings
 from tests.scale.conftest import wait_for
 
 pytestmark = [pytest.mark.scale, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -48,9 +49,8 @@ def test_sigkilled_worker_mid_batch_ends_with_every_image_analysed_exactly_once(
     worker_env = {
         "OPENAI_BASE_URL": slow_model_server.base_url,
         "OPENAI_API_KEY": "sk-test-crash",
-        "SHELFSIGHT_LLM_MAX_RETRIES": "0",
         "SHELFSIGHT_LLM_TIMEOUT": "5",
-        "SHELFSIGHT_TASK_TIMEOUT": "20",
+        "DJANGO_SETTINGS_MODULE": "tests.scale.short_lease_settings",
     }
     with transaction.atomic():
         images = [
@@ -74,7 +74,7 @@ def test_sigkilled_worker_mid_batch_ends_with_every_image_analysed_exactly_once(
     time.sleep(2)
     # The workers judge the dead cluster's claims by their own clock and 20 s lease: re-queued
     # before that lease has really passed, a row would be refused and stay stuck.
-    worker_lease = timedelta(seconds=int(worker_env["SHELFSIGHT_TASK_TIMEOUT"]))
+    worker_lease = timedelta(seconds=short_lease_settings.TASK_TIMEOUT)
     wait_for(lambda: not pending().filter(started_at__gt=timezone.now() - worker_lease).exists(), timeout=60)
     retry_due_analyses(now=timezone.now() + timedelta(seconds=lease_seconds() + 1))
     # Counted with ">=" so that an image analysed twice fails below by name, not as a timeout.

@@ -47,6 +47,18 @@ def test_dry_run_prints_count_and_estimated_cost_without_queueing(provider_setti
 
 
 @pytest.mark.django_db
+def test_progress_is_one_line_redrawn_in_place_on_the_commands_stderr():
+    make_images(3)
+    err = io.StringIO()
+    call_command("backfill_tags", "--max-waiting", "0", stdout=io.StringIO(), stderr=err)
+    drawn = err.getvalue()
+    assert "queueing" in drawn
+    assert "3/3" in drawn
+    assert drawn.count("\r") >= 2
+    assert drawn.count("\n") == 1  # the bar's last state is left on its line
+
+
+@pytest.mark.django_db
 def test_only_missing_and_only_failed_select_different_images():
     done, failed, _ = make_images(3)
     ImageAnalysis.objects.create(image=done, status=ImageAnalysis.Status.SUCCEEDED)
@@ -119,8 +131,8 @@ def test_enqueue_mode_queues_each_missing_image_once():
 
 
 @pytest.mark.django_db
-def test_queued_backfill_sends_one_task_per_batch_naming_every_analysis_once(settings):
-    settings.SHELFSIGHT_BACKFILL_BATCH = 2
+def test_queued_backfill_sends_one_task_per_batch_naming_every_analysis_once(monkeypatch):
+    monkeypatch.setattr("tagging.queueing.BATCH_SIZE", 2)
     make_images(5)
 
     backfill()
@@ -132,8 +144,8 @@ def test_queued_backfill_sends_one_task_per_batch_naming_every_analysis_once(set
 
 
 @pytest.mark.django_db
-def test_forced_backfill_queues_new_forced_analyses_in_batches(settings):
-    settings.SHELFSIGHT_BACKFILL_BATCH = 4
+def test_forced_backfill_queues_new_forced_analyses_in_batches(monkeypatch):
+    monkeypatch.setattr("tagging.queueing.BATCH_SIZE", 4)
     images = make_images(3)
     ImageAnalysis.objects.bulk_create(
         [ImageAnalysis(image=image, status=ImageAnalysis.Status.SUCCEEDED) for image in images]
@@ -149,8 +161,8 @@ def test_forced_backfill_queues_new_forced_analyses_in_batches(settings):
 
 
 @pytest.mark.django_db
-def test_queued_backfill_holds_back_while_its_images_wait_for_workers(settings, monkeypatch):
-    settings.SHELFSIGHT_BACKFILL_BATCH = 2
+def test_queued_backfill_holds_back_while_its_images_wait_for_workers(monkeypatch):
+    monkeypatch.setattr("tagging.queueing.BATCH_SIZE", 2)
     make_images(6)
     most_waiting = []
 
@@ -172,9 +184,8 @@ def test_queued_backfill_holds_back_while_its_images_wait_for_workers(settings, 
 
 
 @pytest.mark.django_db
-def test_queued_backfill_warns_once_when_no_worker_serves_its_queue(settings, monkeypatch):
-    settings.SHELFSIGHT_BACKFILL_BATCH = 2
-    settings.SHELFSIGHT_BACKFILL_QUEUE = "backfill"
+def test_queued_backfill_warns_once_when_no_worker_serves_its_queue(monkeypatch):
+    monkeypatch.setattr("tagging.queueing.BATCH_SIZE", 2)
     make_images(4)
     monkeypatch.setattr("tagging.backfill.STALLED_AFTER_SECONDS", 0.0)
     looks = []
@@ -187,7 +198,7 @@ def test_queued_backfill_warns_once_when_no_worker_serves_its_queue(settings, mo
     monkeypatch.setattr("tagging.backfill.time.sleep", nobody_comes_until_the_third_look)
     out, err = io.StringIO(), io.StringIO()
 
-    call_command("backfill_tags", "--max-waiting", "2", "--no-progress", stdout=out, stderr=err)
+    call_command("backfill_tags", "--max-waiting", "2", "--queue", "backfill", "--no-progress", stdout=out, stderr=err)
 
     assert "queued 4 image(s)" in out.getvalue()
     assert len(looks) == 3

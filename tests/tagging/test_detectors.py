@@ -51,7 +51,7 @@ def test_ordinary_product_photos_score_as_safe():
     assert max(scores) < detectors.SAFE_BELOW
 
 
-def test_a_score_below_the_threshold_leaves_the_product_alone_and_at_it_holds_it(db, settings):
+def test_a_score_below_the_threshold_leaves_the_product_alone_and_at_it_holds_it(db, settings, monkeypatch):
     settings.OPENAI_API_KEY = ""
     product = ProductFactory()
     demo = next(iter(demo_products(1)))
@@ -60,12 +60,12 @@ def test_a_score_below_the_threshold_leaves_the_product_alone_and_at_it_holds_it
     score = first.result["prohibited"]["adult"]
     assert score > 0  # a real score, so the two thresholds below differ
 
-    settings.SHELFSIGHT_PROHIBITED_FLAG_AT = score + 0.001
+    monkeypatch.setattr("tagging.services.PROHIBITED_FLAG_AT", score + 0.001)
     services.analyze_image(image_id=image.pk, force=True)
     assert not Flag.objects.filter(kind=Flag.Kind.PROHIBITED).exists()
     assert Product.objects.get(pk=product.pk).status == Product.Status.ACTIVE
 
-    settings.SHELFSIGHT_PROHIBITED_FLAG_AT = score
+    monkeypatch.setattr("tagging.services.PROHIBITED_FLAG_AT", score)
     services.analyze_image(image_id=image.pk, force=True)
     flag = Flag.objects.get(kind=Flag.Kind.PROHIBITED)
     assert (flag.reason, flag.confidence) == ("adult", score)

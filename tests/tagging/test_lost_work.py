@@ -75,10 +75,10 @@ def test_a_task_delivered_twice_while_its_run_is_alive_analyses_once(
 
 @pytest.mark.django_db
 def test_work_of_a_lost_task_recovers_within_a_few_minutes_by_default(
-    provider_settings, answering, model_server, queued_tasks, django_capture_on_commit_callbacks, settings
+    provider_settings, answering, model_server, queued_tasks, django_capture_on_commit_callbacks, monkeypatch
 ):
     # A task each, run on the test's thread: the in-memory test database has no room for a batch's threads.
-    settings.SHELFSIGHT_BACKFILL_BATCH = 1
+    monkeypatch.setattr("tagging.queueing.BATCH_SIZE", 1)
     answering(full_answer())
     with django_capture_on_commit_callbacks(execute=True):
         running = add_product_image(product=ProductFactory(), upload=image_upload(colour=(200, 20, 20)))

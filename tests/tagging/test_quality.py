@@ -10,8 +10,7 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
 
 from catalog.demo import KINDS, DemoProduct, draw_product_image
 from tagging.analysis.quality import border_deviation, edge_sharpness, measure_quality
-
-FLAG_BELOW = 4.0  # SHELFSIGHT_QUALITY_FLAG_BELOW's default
+from tagging.services import QUALITY_FLAG_BELOW as FLAG_BELOW
 
 
 def _shot(kind: str, colour: str, pattern: str = "solid", seed: int = 3, size: int = 640) -> Image.Image:

@@ -218,7 +218,7 @@ def test_accepting_a_proposed_tag_applies_its_confident_product_tags(
     assert ProductTag.objects.get(tag=proposed).status == ProductTag.Status.APPLIED
 
 
-def test_lost_queued_analyses_get_tasks_again_one_per_batch(product, settings):
+def test_lost_queued_analyses_get_tasks_again_one_per_batch(product, monkeypatch):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -227,7 +227,7 @@ def test_lost_queued_analyses_get_tasks_again_one_per_batch(product, settings):
     from catalog.services import add_product_image
     from tests.factories import image_upload
 
-    settings.SHELFSIGHT_BACKFILL_BATCH = 4
+    monkeypatch.setattr("tagging.queueing.BATCH_SIZE", 4)
     images = [add_product_image(product=product, upload=image_upload(colour=(index * 25, 9, 9))) for index in range(10)]
     for image in images[:9]:
         ImageAnalysis.objects.create(image=image, status="queued")

@@ -41,8 +41,8 @@ def test_a_synonym_moved_by_staff_applies_to_the_next_resolve(remembered):
     assert vocabulary.resolve(facet="material", value="Wicker").pk == leather.pk
 
 
-def test_another_process_edit_is_seen_after_the_recheck_period(remembered, settings):
-    settings.SHELFSIGHT_VOCABULARY_RECHECK_SECONDS = 0
+def test_another_process_edit_is_seen_after_the_recheck_period(remembered, monkeypatch):
+    monkeypatch.setattr("tagging.vocabulary.RECHECK_SECONDS", 0)
     proposed = remembered(facet="style", value="Gorpcore")
     Tag.objects.filter(pk=proposed.pk).update(status=Tag.Status.CANONICAL)  # no signal here: edited elsewhere
 

@@ -24,7 +24,7 @@ class Command(BaseCommand):
             "--admin-password",
             default=None,
             help=(
-                "Sets the admin's password (also $SHELFSIGHT_ADMIN_PASSWORD). Without either, a new admin gets "
+                "Sets the admin's password on every run. Without it, a new admin gets "
                 "one generated once and kept in var/demo-admin-password, and an existing admin keeps its own."
             ),
         )
@@ -54,15 +54,13 @@ class Command(BaseCommand):
         An operator who changed the demo admin's password keeps it across re-runs (bin/run re-runs
         this command on every start), and the line then names no password.
         """
-        explicit = password or settings.SHELFSIGHT_ADMIN_PASSWORD
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
-            password = explicit or self._remembered_password()
+            password = password or self._remembered_password()
             get_user_model().objects.create_superuser(
                 username=username, email=f"{username}@example.com", password=password
             )
-        elif explicit:
-            password = explicit
+        elif password:
             user.set_password(password)
             user.save(update_fields=["password"])
         else:

@@ -13,8 +13,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from llm import breaker, config, selectors, services
-from llm.conf import KNOWN_ROUTES
 from llm.models import Route
+from llm.seeds import KNOWN_ROUTES
 
 
 class Command(BaseCommand):

@@ -5,21 +5,20 @@ re-running the same command after Ctrl-C or a crash only does what is left, with
 twice. Ids are read in chunks so memory stays flat however large the catalog.
 """
 
+import contextlib
 import threading
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import datetime, time
+from queue import Empty, SimpleQueue
 
-from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+from django.db import close_old_connections, connections, transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from django_q.conf import Conf
 from tqdm import tqdm
 
 from catalog.models import Category, ProductImage
+from config.queue import default_queue_name
 from tagging import queueing, services
 from tagging.backfill import DEFAULT_MAX_WAITING, WaitingBound
 from tagging.models import ImageAnalysis
@@ -76,6 +75,20 @@ def iterate_ids(queryset, *, limit: int | None = None, chunk_size: int = CHUNK_S
         yield from chunk
 
 
+class ProgressStream:
+    """A command's output as the file tqdm writes to: the text as given, with no line ending or
+    colour added (the bar redraws itself in place)."""
+
+    def __init__(self, output: OutputWrapper) -> None:
+        self.output = output
+
+    def write(self, text: str) -> None:
+        self.output.write(text, style_func=str, ending="")
+
+    def flush(self) -> None:
+        self.output.flush()
+
+
 class Command(BaseCommand):
     help = "Analyse or queue images without a finished analysis. Safe to interrupt and re-run."
 
@@ -105,6 +118,12 @@ class Command(BaseCommand):
             help="When queueing: hold back while this many of the run's images wait for a worker, so uploads "
             f"queued meanwhile are not stuck behind the whole backfill (default {DEFAULT_MAX_WAITING}; 0: no bound).",
         )
+        parser.add_argument(
+            "--queue",
+            default="",
+            help="When queueing: the django-q2 queue for the run's tasks, e.g. backfill, served by a cluster "
+            "started with Q_CLUSTER_NAME set to it, so uploads keep theirs (default: the uploads' queue).",
+        )
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **options):
@@ -133,7 +152,7 @@ class Command(BaseCommand):
             total=total,
             unit="img",
             disable=options["no_progress"],
-            file=self.stderr._out,
+            file=ProgressStream(self.stderr),
             dynamic_ncols=True,
             desc="analysing" if options["concurrency"] else "queueing",
         )
@@ -146,10 +165,11 @@ class Command(BaseCommand):
             else:
                 bound = None
                 if options["max_waiting"] > 0:
-                    bound = WaitingBound(options["max_waiting"], on_stalled=self._stalled_warning(progress))
-                done = self._enqueue(
-                    iterate_id_chunks(queryset, limit=options["limit"]), workflow, force, bound, progress
-                )
+                    bound = WaitingBound(
+                        options["max_waiting"], on_stalled=self._stalled_warning(progress, options["queue"])
+                    )
+                chunks = iterate_id_chunks(queryset, limit=options["limit"])
+                done = self._enqueue(chunks, workflow, force, bound, progress, options["queue"])
                 verb = "queued"
         except KeyboardInterrupt:
             progress.close()
@@ -158,15 +178,13 @@ class Command(BaseCommand):
         progress.close()
         self.stdout.write(self.style.SUCCESS(f"{verb} {done} image(s) (estimate was ${estimate})."))
 
-    def _enqueue(self, chunks, workflow, force, bound: WaitingBound | None, progress) -> int:
+    def _enqueue(self, chunks, workflow, force, bound: WaitingBound | None, progress, queue: str) -> int:
         """Record each chunk's queued analyses and hand them to the workers a batch per task;
         images already pending are skipped. See tagging.backfill."""
         count, size = 0, queueing.batch_size()
         for chunk in chunks:
             with transaction.atomic():
-                queued = queueing.enqueue_analyses(
-                    image_ids=chunk, workflow=workflow, force=force, queue=settings.SHELFSIGHT_BACKFILL_QUEUE
-                )
+                queued = queueing.enqueue_analyses(image_ids=chunk, workflow=workflow, force=force, queue=queue)
             for start in range(0, len(queued), size):
                 group = queued[start : start + size]
                 if bound is not None:
@@ -177,11 +195,10 @@ class Command(BaseCommand):
             progress.update(len(chunk))
         return count
 
-    def _stalled_warning(self, progress):
+    def _stalled_warning(self, progress, own_queue: str):
         """What the waiting bound calls when no worker takes the backfill's tasks: a warning that
         names the queue and the command that serves it."""
-        own_queue = settings.SHELFSIGHT_BACKFILL_QUEUE
-        queue = own_queue or Conf.CLUSTER_NAME
+        queue = own_queue or default_queue_name()
         serve = f"Q_CLUSTER_NAME={own_queue} python manage.py qcluster" if own_queue else "python manage.py qcluster"
 
         def warn(seconds: float) -> None:
@@ -190,7 +207,7 @@ class Command(BaseCommand):
                     f"No worker has taken any of this backfill's tasks for {seconds:.0f} s. Is a cluster "
                     f"serving queue '{queue}'? Start one with: {serve}. Still waiting; Ctrl-C and a re-run resume."
                 ),
-                file=self.stderr._out,
+                file=ProgressStream(self.stderr),
             )
 
         return warn
@@ -201,45 +218,56 @@ class Command(BaseCommand):
         A chunk is read, analysed and awaited before the next is read, so the selection query
         never runs while workers write (SQLite readers and writers would otherwise contend).
         """
-        # Each pool thread has its own database connection. It is kept from image to image (a
-        # new PostgreSQL connection per image cost more CPU than the analysis), dropped like a
-        # worker's when it went bad or past CONN_MAX_AGE, and closed once the pool has finished.
-        opened: dict[int, BaseDatabaseWrapper] = {}
+        to_analyse: SimpleQueue = SimpleQueue()
+        outcomes: SimpleQueue = SimpleQueue()
 
-        def analyse(image_id: int) -> None:
-            close_old_connections()
-            opened.setdefault(threading.get_ident(), connections[DEFAULT_DB_ALIAS])
-            services.analyze_image(image_id=image_id, workflow=workflow, force=force)
+        def analyse_until_stopped() -> None:
+            # The thread keeps its database connection from image to image (a new PostgreSQL
+            # connection per image cost more CPU than the analysis), drops it like a worker when
+            # it went bad or past CONN_MAX_AGE, and closes it itself when it stops: a connection
+            # belongs to the thread that opened it.
+            try:
+                while (image_id := to_analyse.get()) is not None:
+                    close_old_connections()
+                    try:
+                        services.analyze_image(image_id=image_id, workflow=workflow, force=force)
+                    except Exception as error:  # the main thread reports it
+                        outcomes.put(error)
+                    else:
+                        outcomes.put(None)
+            finally:
+                connections.close_all()
 
+        threads = [
+            threading.Thread(target=analyse_until_stopped, name=f"backfill-{number}") for number in range(concurrency)
+        ]
+        for thread in threads:
+            thread.start()
         count = 0
-        pending: list = []
         try:
-            with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="backfill") as executor:
-                try:
-                    for chunk in iterate_id_chunks(queryset, limit=limit, chunk_size=max(CHUNK_SIZE, concurrency)):
-                        pending = [executor.submit(analyse, image_id) for image_id in chunk]
-                        while pending:
-                            finished, still = wait(pending, return_when=FIRST_COMPLETED)
-                            pending = list(still)
-                            count += self._collect(finished, progress)
-                except KeyboardInterrupt:
-                    for future in pending:
-                        future.cancel()
-                    raise
+            for chunk in iterate_id_chunks(queryset, limit=limit, chunk_size=max(CHUNK_SIZE, concurrency)):
+                for image_id in chunk:
+                    to_analyse.put(image_id)
+                for _ in chunk:
+                    self._collect(outcomes.get(), progress)
+                    count += 1
         finally:
-            for thread_connection in opened.values():
-                thread_connection.inc_thread_sharing()  # its thread has ended; close it from here
-                thread_connection.close()
+            # Ctrl-C (or an error here): no analysis starts any more; each thread finishes the one
+            # it is running, closes its connection and ends.
+            with contextlib.suppress(Empty):
+                while True:
+                    to_analyse.get_nowait()
+            for _ in threads:
+                to_analyse.put(None)
+            for thread in threads:
+                thread.join()
         return count
 
-    def _collect(self, finished, progress) -> int:
-        for future in finished:
-            error = future.exception()
-            if error is not None:
-                # analyze_image records model failures on the analysis; anything else is a bug to see.
-                self.stderr.write(f"analysis crashed: {type(error).__name__}: {error}")
-        progress.update(len(finished))
-        return len(finished)
+    def _collect(self, error: Exception | None, progress) -> None:
+        if error is not None:
+            # analyze_image records model failures on the analysis; anything else is a bug to see.
+            self.stderr.write(f"analysis crashed: {type(error).__name__}: {error}")
+        progress.update(1)
 
     def _category(self, value: str | None) -> Category | None:
         if not value:

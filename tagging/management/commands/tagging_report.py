@@ -7,12 +7,11 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from llm import selectors as llm_selectors
 from tagging import reports
 
 
 def build_report(*, days: float) -> dict:
-    from llm import selectors as llm_selectors
-
     since = timezone.now() - timedelta(days=days)
     health = llm_selectors.model_health(since=since)
     return {

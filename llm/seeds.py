@@ -1,8 +1,8 @@
-"""Seed prices and tiers shipped as defaults (sources in docs/providers.md).
+"""What the gateway ships with before staff configure it: seed prices and tiers, the routes
+callers use, and their default daily caps (price sources in docs/providers.md).
 
-The configuration itself is in llm.config: with no rows, one OpenAI-compatible provider at
-OPENAI_BASE_URL with OPENAI_API_KEY, and SHELFSIGHT_VISION_MODEL on every route. With no key
-the gateway reports itself unconfigured and tagging uses the local analyser.
+How these become the running configuration (rows, or the settings-only default route) is
+llm.config's business.
 """
 
 from decimal import Decimal

@@ -7,7 +7,7 @@ anonymous client must be refused, not handed to the database.
 from rest_framework import filters
 from rest_framework.exceptions import ValidationError
 
-from catalog.filters import MAX_FILTER_VALUE_LENGTH
+from storefront.filters import MAX_FILTER_VALUE_LENGTH
 
 MAX_SEARCH_TERMS = 10
 

@@ -1,3 +1,5 @@
+"""The products API: list, detail and writes, image uploads and their analysis status, tags, facets."""
+
 import hashlib
 from urllib.parse import urlencode
 
@@ -15,11 +17,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from catalog import selectors, services
-from catalog.api.permissions import CanAddProductImages
-from catalog.api.query_params import BoundedSearchFilter, StrictPageSizeMixin
+from catalog import services
 from catalog.api.schema import INVALID_CURSOR, LIST_ERRORS, NOT_FOUND, READ_ERRORS, WRITE_ERRORS
-from catalog.api.serializers import (
+from catalog.api.throttling import WriteRateThrottle
+from catalog.exceptions import CategoryPathInvalid, ImageRejected, ProductInvalid
+from catalog.models import Product
+from catalog.selectors import can_see_unpublished, visible_products
+from storefront import selectors
+from storefront.api.permissions import CanAddProductImages
+from storefront.api.query_params import BoundedSearchFilter, StrictPageSizeMixin
+from storefront.api.serializers import (
     FacetCountsSerializer,
     ImageSerializer,
     ImageStatusSerializer,
@@ -29,10 +36,7 @@ from catalog.api.serializers import (
     ProductWriteSerializer,
     TagSerializer,
 )
-from catalog.api.throttling import WriteRateThrottle
-from catalog.exceptions import CategoryPathInvalid, ImageRejected, ProductInvalid
-from catalog.filters import ProductFilter
-from catalog.models import Product
+from storefront.filters import ProductFilter
 from tagging.models import Tag
 
 THROTTLES = [*api_settings.DEFAULT_THROTTLE_CLASSES, WriteRateThrottle]
@@ -99,8 +103,8 @@ class ProductViewSet(
     def filter_queryset(self, queryset):
         # Filters, search and ordering are the list's, and the schema documents them for the list
         # only. DRF would also apply them to a single product: there they could only turn a
-        # visible product into a 404, and building the filter set cost a detail read about a fifth
-        # of its CPU (bench/detail_filters.py).
+        # visible product into a 404, and building the filter set is a sizeable share of a detail
+        # read's CPU (bench/detail_filters.py).
         if self.action != "list":
             return queryset
         return super().filter_queryset(queryset)
@@ -227,13 +231,13 @@ class FacetCountsView(generics.GenericAPIView):
     pagination_class = None
 
     def get_queryset(self):
-        return selectors.visible_products(user=self.request.user)
+        return visible_products(user=self.request.user)
 
     @extend_schema(summary="Facet counts for the current filter", responses={200: FacetCountsSerializer, **LIST_ERRORS})
     def get(self, request: Request) -> Response:
         # Counting tags over a broad filter reads most of the tag table, so the counts are
         # cached briefly per filter; they may lag a change by FACET_CACHE_SECONDS, products never do.
-        audience = "all" if selectors.can_see_unpublished(request.user) else "public"
+        audience = "all" if can_see_unpublished(request.user) else "public"
         query = urlencode(sorted(request.query_params.lists()), doseq=True)
         key = "catalog:facets:" + hashlib.sha256(f"{audience}?{query}".encode()).hexdigest()
         payload = cache.get(key)

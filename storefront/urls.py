@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from catalog.api.views import FacetCountsView, ImageStatusView, ProductViewSet, TagListView
+from storefront.api.views import FacetCountsView, ImageStatusView, ProductViewSet, TagListView
 
 router = SimpleRouter()
 router.register("products", ProductViewSet, basename="product")

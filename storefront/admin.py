@@ -1,5 +1,8 @@
 """Staff screens for the catalog: products with their images, tags, flags and bulk actions.
 
+The models are the catalog's, so the pages keep their /admin/catalog/... addresses; the module sits
+here, above tagging, because every product page shows tags and analyses.
+
 Every state change goes through a service (catalog.services, tagging.services); this module
 only turns admin input into those calls and their results into messages.
 """
@@ -21,6 +24,9 @@ from catalog.admin_base import ReadOnlyInline, thumbnail_html
 from catalog.exceptions import ImageRejected
 from catalog.images import read_upload, validate_image
 from catalog.models import Category, Product, ProductImage
+from llm import gateway
+from tagging import selectors as tagging_selectors
+from tagging import services as tagging_services
 from tagging.models import Flag, ImageAnalysis, ProductTag, Tag
 
 FACET_COLOURS = {
@@ -164,6 +170,20 @@ class ProductImageForm(forms.ModelForm):
                 self.add_error("upload", str(rejected))
             upload.seek(0)
         return cleaned
+
+    def save(self, commit: bool = True) -> ProductImage:
+        """A new image is stored by the service (file, checksums and row together); an existing
+        one only changes position. The admin's inline formset calls this for every changed row."""
+        upload = self.cleaned_data.get("upload")
+        if self.instance.pk is None and upload:
+            if not commit:
+                raise ValueError("A new image is stored by catalog.services.add_product_image: save with commit=True.")
+            self.instance = catalog_services.add_product_image(
+                product=self.instance.product, upload=upload, position=self.cleaned_data.get("position")
+            )
+        elif commit:
+            self.instance.save(update_fields=["position"])
+        return self.instance
 
 
 class ProductImageInline(admin.TabularInline):
@@ -367,28 +387,8 @@ class ProductAdmin(admin.ModelAdmin):
 
     # --- images: uploads through the service, nothing half-saved ------------------------
     def save_formset(self, request, form, formset, change):
-        if formset.model is not ProductImage:
-            return super().save_formset(request, form, formset, change)
-        # The admin's change message reads these three lists.
-        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        for inline_form in formset.forms:
-            if inline_form in formset.deleted_forms:
-                if inline_form.instance.pk is not None:
-                    formset.deleted_objects.append(inline_form.instance)
-                    inline_form.instance.delete()
-                continue
-            if not inline_form.has_changed():
-                continue
-            upload = inline_form.cleaned_data.get("upload")
-            if inline_form.instance.pk is None and upload:
-                image = catalog_services.add_product_image(
-                    product=form.instance, upload=upload, position=inline_form.cleaned_data.get("position")
-                )
-                formset.new_objects.append(image)
-            elif inline_form.instance.pk is not None:
-                inline_form.instance.save(update_fields=["position"])
-                formset.changed_objects.append((inline_form.instance, ["position"]))
-        if formset.new_objects:
+        super().save_formset(request, form, formset, change)  # ProductImageForm.save stores uploads
+        if formset.model is ProductImage and formset.new_objects:
             self.message_user(request, _queued_message(len(formset.new_objects)), messages.INFO)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
@@ -404,9 +404,6 @@ class ProductAdmin(admin.ModelAdmin):
     # --- actions ----------------------------------------------------------------------
     @admin.action(description="Re-tag with AI…", permissions=["change"])
     def retag_with_ai(self, request, queryset):
-        from tagging import selectors as tagging_selectors
-        from tagging import services as tagging_services
-
         image_ids = list(ProductImage.objects.filter(product__in=queryset).values_list("id", flat=True))
         submitted = "confirm" in request.POST or "estimate" in request.POST
         form = RetagForm(request.POST if submitted else None, routes=tagging_selectors.analysis_routes())
@@ -445,8 +442,6 @@ class ProductAdmin(admin.ModelAdmin):
 
     @admin.action(description="Approve all tags waiting for review", permissions=["change"])
     def approve_all_pending(self, request, queryset):
-        from tagging import services as tagging_services
-
         ids = list(
             ProductTag.objects.filter(product__in=queryset, status=ProductTag.Status.NEEDS_REVIEW).values_list(
                 "id", flat=True
@@ -484,8 +479,6 @@ class ProductAdmin(admin.ModelAdmin):
 
     @admin.action(description="Clear open flags", permissions=["change"])
     def clear_flags(self, request, queryset):
-        from tagging import services as tagging_services
-
         flag_ids = list(Flag.objects.filter(product__in=queryset, status=Flag.Status.OPEN).values_list("id", flat=True))
         for flag_id in flag_ids:
             tagging_services.clear_flag(flag_id=flag_id, reviewer=request.user)
@@ -505,15 +498,11 @@ def _queued_message(count: int) -> str:
 
 
 def _route_is_configured(route: str) -> bool:
-    from llm import gateway
-
     return gateway.is_configured(route=route)
 
 
 def _primary_model(route: str) -> str:
     try:
-        from llm import gateway
-
         return gateway.primary_model(route=route)
     except Exception:  # an unconfigured route only means the estimate shows no model name
         return ""

@@ -1,0 +1,1 @@
+"""The products API for storefronts and integrations (Django REST framework)."""
