@@ -1,7 +1,7 @@
 """Queueing a backfill: a chunk of analyses at once, one task per batch, a bounded queue.
 
 An upload queues one task for its one image. A backfill knows a whole chunk of images up
-front, so it records the chunk's queued analyses at once (tagging.queueing.queue_analyses)
+front, so it records the chunk's queued analyses at once (tagging.queueing.enqueue_analyses)
 and queues one task per tagging.queueing.BATCH_SIZE of them, each carrying their ids.
 
 The queue is shared with uploads, whose tags are expected within half a second. A backfill

@@ -1,8 +1,11 @@
 """Writing machine tags: from an analysis's findings to ProductTag rows and their audit events.
 
-New rows and their events go in one INSERT each; updates of existing machine tags carry "no
-staff decision yet" in the UPDATE itself, so a machine never overwrites a decision.
+An image's new rows go in one INSERT; their events are handed back for the caller to write
+with those of the rest of its batch. Updates of existing machine tags carry "no staff
+decision yet" in the UPDATE itself, so a machine never overwrites a decision.
 """
+
+from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -44,12 +47,25 @@ def _capped(findings: list[Finding]) -> list[Finding]:
     return ranked[:MAX_TAGS_PER_IMAGE]
 
 
-def apply_machine_tags(*, analysis: ImageAnalysis, image: ProductImage, findings: Findings) -> bool:
-    """Write the analysis's tags: new rows and their audit events in one INSERT each, updates
-    and supersessions row by row (rare: re-analyses only). Returns whether applied tags changed.
+@dataclass
+class TagWrites:
+    """What writing an analysis's tags left for the caller: the audit events to save, and
+    whether the product's applied tags changed."""
 
-    Works from the product's tag rows, read once. Values the vocabulary cannot use (nothing
-    left after normalising) are skipped with a note on the analysis result.
+    events: list[ProductTagEvent] = field(default_factory=list)
+    changed: bool = False
+
+
+def apply_machine_tags(
+    *, analysis: ImageAnalysis, image: ProductImage, findings: Findings, current: list[ProductTag]
+) -> TagWrites:
+    """Write the analysis's tags: new rows in one INSERT, updates and supersessions row by row
+    (rare: re-analyses only). The audit events are returned, not saved.
+
+    ``current`` holds the product's tag rows as they stand (read once for a batch); the rows
+    this writes are added to it, so the next image of the same product sees them. Values the
+    vocabulary cannot use (nothing left after normalising) are skipped with a note on the
+    analysis result.
     """
     product = image.product
     chosen: dict[int, tuple[Tag, float, str]] = {}  # tag id → (tag, confidence, evidence)
@@ -59,8 +75,6 @@ def apply_machine_tags(*, analysis: ImageAnalysis, image: ProductImage, findings
             findings.notes.append(f"Dropped {finding.facet} {finding.value[:60]!r}: no usable words.")
         elif tag.pk not in chosen or finding.confidence > chosen[tag.pk][1]:
             chosen[tag.pk] = (tag, finding.confidence, ProductTag.Evidence(finding.evidence))
-    # No order needed, and the default one would join products and tags on every image.
-    current = list(ProductTag.objects.filter(product=product).order_by())
     existing = {row.tag_id: row for row in current if row.tag_id in chosen}
     events: list[ProductTagEvent] = []
     fresh = []
@@ -82,6 +96,8 @@ def apply_machine_tags(*, analysis: ImageAnalysis, image: ProductImage, findings
                 )
             )
     created, raced = _create_machine_tags(fresh)
+    current += created
+    current += [row for row in raced.values() if row not in current]
     events.extend(tag_event_row(row, _creation_action(row), analysis=analysis, before="") for row in created)
     changed = any(row.status == ProductTag.Status.APPLIED for row in created)
     existing.update(raced)
@@ -128,8 +144,7 @@ def apply_machine_tags(*, analysis: ImageAnalysis, image: ProductImage, findings
             )
         )
         changed |= before == ProductTag.Status.APPLIED
-    ProductTagEvent.objects.bulk_create(events)
-    return changed
+    return TagWrites(events=events, changed=changed)
 
 
 def _creation_action(row: ProductTag) -> str:

@@ -5,13 +5,15 @@ the Redis broker (it has no delivery receipts), is found again from them by
 tagging.services.retry_due_analyses. An upload queues its one image; backfills, re-tags and
 retries queue explicit batches of BATCH_SIZE analyses per task.
 
+enqueue_analyses records the queued rows; dispatch queues their tasks once the rows are
+committed.
+
 At most one analysis of an image and workflow is pending (queued or running) at a time, a
 constraint of the table: two paths asking for the same image at once get one analysis.
 """
 
 import uuid
 from collections.abc import Sequence
-from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -31,7 +33,7 @@ def batch_size() -> int:
     return BATCH_SIZE
 
 
-def queue_analyses(
+def enqueue_analyses(
     *,
     image_ids: Sequence[int],
     workflow: str = ImageAnalysis.Workflow.FULL,
@@ -118,7 +120,7 @@ def _create_queued(rows: list[ImageAnalysis]) -> None:
 
 def dispatch(analyses: Sequence[ImageAnalysis]) -> None:
     """Queue tasks for ``analyses`` now: one per batch of each queue; a lone analysis is a batch
-    of one. Call it once their rows are committed (enqueue_analyses waits for the commit).
+    of one. Call it once their rows are committed (``transaction.on_commit``).
 
     ``queue`` names a django-q2 queue other than the default (the cluster started with
     Q_CLUSTER_NAME set to it serves it)."""
@@ -140,21 +142,3 @@ def _enqueue_task(analysis_ids: list[int], *, queue: str) -> str:
         group="image-analysis",
         **extra,
     )
-
-
-def enqueue_analyses(
-    *,
-    image_ids: Sequence[int],
-    workflow: str = ImageAnalysis.Workflow.FULL,
-    force: bool = False,
-    requested_by=None,
-    route: str = ROUTE,
-    queue: str = "",
-) -> list[ImageAnalysis]:
-    """queue_analyses, then dispatch what it queued once the transaction commits; returns the rows queued."""
-    queued = queue_analyses(
-        image_ids=image_ids, workflow=workflow, force=force, requested_by=requested_by, route=route, queue=queue
-    )
-    if queued:
-        transaction.on_commit(partial(dispatch, queued))
-    return queued

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, close_old_connections, transaction
@@ -42,7 +43,7 @@ from tagging.analysis.prompts import PROMPT_VERSION, messages_for
 from tagging.analysis.quality import QualityReport, measure_quality
 from tagging.analysis.schema import schema_for, schema_name
 from tagging.events import announce_tags_changed
-from tagging.machine_tags import APPLY_MEDIUM_AT, apply_machine_tags, record_tag_event, status_for
+from tagging.machine_tags import APPLY_MEDIUM_AT, TagWrites, apply_machine_tags, record_tag_event, status_for
 from tagging.models import Flag, ImageAnalysis, ProductTag, ProductTagEvent, Tag, TagSynonym
 
 logger = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ def analyze_image(
     """
     if workflow not in ImageAnalysis.Workflow.values:
         raise ValueError(f"Unknown workflow {workflow!r}.")
-    queued = queueing.queue_analyses(
+    queued = queueing.enqueue_analyses(
         image_ids=[image_id], workflow=workflow, force=force, requested_by=requested_by, route=route
     )
     # At most one analysis of an image and workflow is pending, so the default ordering is not needed.
@@ -142,9 +143,14 @@ def run_analyses(*, analysis_ids: Sequence[int]) -> list[ImageAnalysis]:
     claimed = _claim(analysis_ids)
     if not claimed:
         return []
+    earlier = _earlier_analyses(claimed)
+    sources = [earlier.get(analysis.pk) for analysis in claimed]
     # A lone image runs on the task's own thread; a batch's model calls wait side by side.
-    outcomes = [_outcome(claimed[0])] if len(claimed) == 1 else list(_threads().map(_outcome_in_thread, claimed))
-    _record_all(list(zip(claimed, outcomes, strict=True)))
+    if len(claimed) == 1:
+        outcomes = [_outcome(claimed[0], sources[0])]
+    else:
+        outcomes = list(_threads().map(_outcome_in_thread, claimed, sources))
+    _record(list(zip(claimed, outcomes, strict=True)))
     return claimed
 
 
@@ -195,17 +201,17 @@ def release_analysis_threads() -> None:
         gc.collect()
 
 
-def _outcome_in_thread(analysis: ImageAnalysis) -> Outcome:
+def _outcome_in_thread(analysis: ImageAnalysis, source: ImageAnalysis | None) -> Outcome:
     # A pool thread keeps its database connection between batches; drop it if it went bad or
     # stale, as django-q2 does for the task's own thread before every task.
     close_old_connections()
-    return _outcome(analysis)
+    return _outcome(analysis, source)
 
 
-def _outcome(analysis: ImageAnalysis) -> Outcome:
-    """The analysis's outcome: an earlier analysis of the same bytes (free), else a fresh one."""
+def _outcome(analysis: ImageAnalysis, source: ImageAnalysis | None) -> Outcome:
+    """The analysis's outcome: that of ``source``, an earlier analysis of the same bytes (free),
+    else a fresh one."""
     try:
-        source = None if analysis.force else _earlier_analysis(analysis)
         if source is not None:
             return _reused_outcome(source=source, analysis=analysis)
         return _analyse(analysis)
@@ -216,19 +222,42 @@ def _outcome(analysis: ImageAnalysis) -> Outcome:
         )
 
 
-def _earlier_analysis(analysis: ImageAnalysis) -> ImageAnalysis | None:
-    """The latest original succeeded analysis of the same bytes by the analyser now in use."""
-    if analysis.workflow == ImageAnalysis.Workflow.QUALITY:
-        return None
-    analyser = PROVIDER_ANALYSER if gateway.is_configured(route=analysis.route or ROUTE) else LOCAL_ANALYSER
-    same_bytes = ProductImage.objects.filter(sha256=analysis.image.sha256).values("pk")
-    return (
+def _earlier_analyses(analyses: Sequence[ImageAnalysis]) -> dict[int, ImageAnalysis]:
+    """{analysis id: the latest original succeeded analysis of the same bytes and workflow by the
+    analyser now in use}, read in one query for a batch. Forced analyses and quality checks
+    have none: they are run afresh."""
+    wanted = [
+        analysis
+        for analysis in analyses
+        if not analysis.force and analysis.workflow != ImageAnalysis.Workflow.QUALITY
+    ]
+    if not wanted:
+        return {}
+    analysers = {
+        route: PROVIDER_ANALYSER if gateway.is_configured(route=route) else LOCAL_ANALYSER
+        for route in {analysis.route or ROUTE for analysis in wanted}
+    }
+    same_bytes = ProductImage.objects.filter(sha256__in={analysis.image.sha256 for analysis in wanted}).values("pk")
+    candidates = (
         ImageAnalysis.objects.succeeded()
-        .filter(image_id__in=same_bytes, workflow=analysis.workflow, analyser=analyser, reused_from__isnull=True)
-        .exclude(pk=analysis.pk)
+        .filter(
+            image_id__in=same_bytes,
+            workflow__in={analysis.workflow for analysis in wanted},
+            analyser__in=set(analysers.values()),
+            reused_from__isnull=True,
+        )
+        .annotate(sha256=F("image__sha256"))
         .order_by("-finished_at", "-id")
-        .first()
     )
+    latest: dict[tuple[str, str, str], ImageAnalysis] = {}
+    for candidate in candidates:
+        latest.setdefault((candidate.sha256, candidate.workflow, candidate.analyser), candidate)
+    found = {}
+    for analysis in wanted:
+        source = latest.get((analysis.image.sha256, analysis.workflow, analysers[analysis.route or ROUTE]))
+        if source is not None:
+            found[analysis.pk] = source
+    return found
 
 
 def _reused_outcome(*, source: ImageAnalysis, analysis: ImageAnalysis) -> Outcome:
@@ -290,6 +319,7 @@ def _ask_model(*, analysis: ImageAnalysis, jpeg: bytes, quality: QualityReport) 
     image, workflow = analysis.image, analysis.workflow
     data_url = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
     route = analysis.route or ROUTE
+    parsed: list[Findings] = []  # the check parses each answer; the gateway returns the one it accepted
     request = ChatRequest(
         route=route,
         messages=messages_for(workflow=workflow, image_data_url=data_url),
@@ -305,7 +335,7 @@ def _ask_model(*, analysis: ImageAnalysis, jpeg: bytes, quality: QualityReport) 
             "prompt_version": PROMPT_VERSION,
             "attempt": analysis.attempts,
         },
-        validate=lambda text: parse_answer(text, workflow=workflow),
+        validate=lambda text: parsed.append(parse_answer(text, workflow=workflow)),
     )
     fields = {"analyser": PROVIDER_ANALYSER, "route": route, "prompt_version": PROMPT_VERSION}
     try:
@@ -326,22 +356,29 @@ def _ask_model(*, analysis: ImageAnalysis, jpeg: bytes, quality: QualityReport) 
         "latency_ms": result.latency_ms,
         "raw_response": result.text,
     }
-    return Outcome(findings=parse_answer(result.text, workflow=workflow), quality=quality, fields=fields)
+    return Outcome(findings=parsed[-1], quality=quality, fields=fields)
 
 
-def _record_all(outcomes: list[tuple[ImageAnalysis, Outcome]]) -> None:
-    """Write every outcome in one transaction, each image in a savepoint of its own (a write
-    that fails is recorded on its analysis, the rest stand), and announce the products whose
-    tags changed once."""
+def _record(outcomes: list[tuple[ImageAnalysis, Outcome]]) -> None:
+    """Write a batch's outcomes in one transaction and announce the products whose tags changed once.
+
+    The batch's tag rows are read in one query and its audit events written in one INSERT.
+    Each image's own writes are in a savepoint: one that fails is recorded on its analysis,
+    the rest stand.
+    """
     changed: set[int] = set()
+    events: list[ProductTagEvent] = []
     with transaction.atomic():
+        product_tags = _tags_of_products({analysis.image.product_id for analysis, _ in outcomes})
         for analysis, outcome in outcomes:
+            product_id = analysis.image.product_id
             try:
                 with transaction.atomic():
-                    if _record(analysis=analysis, outcome=outcome):
-                        changed.add(analysis.image.product_id)
+                    written = _write_outcome(analysis=analysis, outcome=outcome, product_tags=product_tags[product_id])
             except Exception as error:  # recorded on the analysis, like a failed model call
                 logger.exception("Recording analysis %s of image %s failed", analysis.pk, analysis.image_id)
+                # Its rows were rolled back with its savepoint; those read before may have changed in memory.
+                product_tags |= _tags_of_products({product_id})
                 failure = Outcome(
                     findings=None,
                     quality=outcome.quality,
@@ -350,12 +387,29 @@ def _record_all(outcomes: list[tuple[ImageAnalysis, Outcome]]) -> None:
                     error_class=type(error).__name__,
                 )
                 with transaction.atomic():
-                    _record(analysis=analysis, outcome=failure)
+                    _write_outcome(analysis=analysis, outcome=failure, product_tags=product_tags[product_id])
+                continue
+            events += written.events
+            if written.changed:
+                changed.add(product_id)
+        ProductTagEvent.objects.bulk_create(events)
         announce_tags_changed(product_ids=changed)
 
 
-def _record(*, analysis: ImageAnalysis, outcome: Outcome) -> bool:
-    """Write one outcome if this run still holds the analysis; returns whether applied tags changed."""
+def _tags_of_products(product_ids: set[int]) -> dict[int, list[ProductTag]]:
+    rows: dict[int, list[ProductTag]] = {product_id: [] for product_id in product_ids}
+    # No order needed, and the default one would join products and tags.
+    for row in ProductTag.objects.filter(product_id__in=product_ids).order_by():
+        rows[row.product_id].append(row)
+    return rows
+
+
+def _write_outcome(*, analysis: ImageAnalysis, outcome: Outcome, product_tags: list[ProductTag]) -> TagWrites:
+    """Write one outcome if this run still holds the analysis: its row, its tags and flags.
+
+    ``product_tags`` are its product's tag rows as they stand, kept current with what this
+    writes. Returns the tag events to save and whether applied tags changed.
+    """
     now = timezone.now()
     changes = dict(outcome.fields)
     if outcome.quality is not None:
@@ -379,27 +433,28 @@ def _record(*, analysis: ImageAnalysis, outcome: Outcome) -> bool:
             "error_class": "",
             "next_attempt_at": None,
         }
+    written = TagWrites()
     held = ImageAnalysis.objects.filter(pk=analysis.pk, claim=analysis.claim, status=ImageAnalysis.Status.RUNNING)
     if not held.update(**changes):
         # Taken over by another run after this one's lease expired: that run's outcome stands.
         logger.warning("Analysis %s was taken over by another run; this run's outcome is dropped", analysis.pk)
-        return False
+        return written
     for name, value in changes.items():
         setattr(analysis, name, value)
     if outcome.findings is None:
-        return False
-    image, workflow, changed = analysis.image, analysis.workflow, False
+        return written
+    image, workflow = analysis.image, analysis.workflow
     if workflow in TAG_WORKFLOWS:
         notes = len(outcome.findings.notes)
-        changed |= apply_machine_tags(analysis=analysis, image=image, findings=outcome.findings)
+        written = apply_machine_tags(analysis=analysis, image=image, findings=outcome.findings, current=product_tags)
         if len(outcome.findings.notes) > notes:  # values the vocabulary could not use, noted
             analysis.result = outcome.findings.as_json()
             ImageAnalysis.objects.filter(pk=analysis.pk).update(result=analysis.result)
     if workflow in QUALITY_WORKFLOWS and outcome.quality is not None:
         _flag_quality(analysis=analysis, image=image, quality=outcome.quality)
     if workflow in PROHIBITED_WORKFLOWS:
-        changed |= _flag_prohibited(analysis=analysis, image=image, findings=outcome.findings)
-    return changed
+        written.changed |= _flag_prohibited(analysis=analysis, image=image, findings=outcome.findings)
+    return written
 
 
 # --- retries and lost work -----------------------------------------------------------------
@@ -455,6 +510,7 @@ def enqueue_retag(*, image_ids, workflow: str = "full", requested_by=None, route
     queued = queueing.enqueue_analyses(
         image_ids=list(image_ids), workflow=workflow, force=True, requested_by=requested_by, route=route
     )
+    transaction.on_commit(partial(queueing.dispatch, queued))
     return len(queued)
 
 

@@ -16,7 +16,11 @@ tags_changed = Signal()
 
 def enqueue_analysis_of_new_image(sender, instance: ProductImage, created: bool, raw: bool = False, **kwargs) -> None:
     if created and not raw:
-        transaction.on_commit(partial(queueing.enqueue_analyses, image_ids=[instance.pk]))
+        transaction.on_commit(partial(_enqueue_analysis, image_id=instance.pk))
+
+
+def _enqueue_analysis(*, image_id: int) -> None:
+    queueing.dispatch(queueing.enqueue_analyses(image_ids=[image_id]))
 
 
 def connect() -> None:

@@ -65,10 +65,10 @@ def test_a_failure_recording_one_image_leaves_the_rest_of_the_batch_recorded(loc
     first, second, third = queued_uploads(3)
     real_apply = services.apply_machine_tags
 
-    def breaks_on_the_second(*, analysis, image, findings):
+    def breaks_on_the_second(*, analysis, image, findings, current):
         if analysis.pk == second.pk:
             raise RuntimeError("disk full")
-        return real_apply(analysis=analysis, image=image, findings=findings)
+        return real_apply(analysis=analysis, image=image, findings=findings, current=current)
 
     monkeypatch.setattr(services, "apply_machine_tags", breaks_on_the_second)
 
@@ -79,3 +79,36 @@ def test_a_failure_recording_one_image_leaves_the_rest_of_the_batch_recorded(loc
     second.refresh_from_db()
     assert (second.error_class, second.next_attempt_at) == ("RuntimeError", None)  # not a cause retries cure
     assert not ProductTag.objects.filter(image_id=second.image_id).exists()
+
+
+# A batch reads its earlier analyses and its products' tag rows once and writes its tag events
+# in one INSERT; besides: its claim (UPDATE and read), opening its transaction, and the
+# neighbour-refresh task it may queue.
+BATCH_QUERIES = 7
+# Per image only its own writes: its analysis row, its new tags, and the savepoints around them.
+IMAGE_QUERIES = 6
+
+
+def test_recording_a_batch_costs_its_per_image_writes_plus_a_fixed_few_queries(
+    local_analyser, django_assert_max_num_queries
+):
+    def uploads(count: int, *, start: int) -> list[int]:
+        # One well-exposed colour and one title, so every image finds the values the first
+        # ones proposed and raises no flag; a size of its own, so no two images share bytes
+        # (each is analysed, none reused).
+        for index in range(start, start + count):
+            add_product_image(
+                product=ProductFactory(title="Yellow mug"),
+                upload=image_upload(size=(320 + index, 240), colour=(230, 200, 80)),
+            )
+        return list(ImageAnalysis.objects.queued().order_by("pk").values_list("pk", flat=True))
+
+    # The vocabulary proposes this colour's values, then remembers them (the proposals moved its version).
+    tasks.analyze_images_task(uploads(1, start=0))
+    tasks.analyze_images_task(uploads(1, start=1))
+
+    for size in (2, 6):
+        batch = uploads(size, start=10 * size)
+        with django_assert_max_num_queries(BATCH_QUERIES + IMAGE_QUERIES * size):
+            assert tasks.analyze_images_task(batch) == size
+        assert set(ProductTag.objects.filter(analysis_id__in=batch).values_list("analysis_id", flat=True)) == set(batch)

@@ -16,7 +16,7 @@ from llm.models import LLMCall
 from tagging.backfill import WaitingBound
 from tagging.management.commands.backfill_tags import iterate_ids
 from tagging.models import ImageAnalysis
-from tagging.queueing import dispatch, queue_analyses
+from tagging.queueing import dispatch, enqueue_analyses
 from tests.factories import CategoryFactory, ProductFactory, image_upload
 from tests.tagging.conftest import full_answer
 
@@ -211,7 +211,7 @@ def test_queued_backfill_warns_once_when_no_worker_serves_its_queue(monkeypatch)
 def bound_with_two_tasks_waiting(*, sleep, clock, stalls) -> tuple[WaitingBound, list[ImageAnalysis]]:
     """A bound of 4 with two tasks of 2 waiting, and 4 more analyses that fit only once both are taken."""
     make_images(8)
-    queued = queue_analyses(image_ids=list(ProductImage.objects.values_list("pk", flat=True)))
+    queued = enqueue_analyses(image_ids=list(ProductImage.objects.values_list("pk", flat=True)))
     bound = WaitingBound(4, sleep=sleep, clock=clock, on_stalled=stalls.append, stalled_after=60)
     for group in (queued[:2], queued[2:4]):
         dispatch(bound.room_for(group))

@@ -86,10 +86,10 @@ def test_product_quality_is_none_before_analysis_and_a_score_after(product_image
 
 
 def test_queueing_twice_records_one_pending_analysis(product_image):
-    from tagging.queueing import queue_analyses
+    from tagging.queueing import enqueue_analyses
 
-    first = queue_analyses(image_ids=[product_image.pk])
-    second = queue_analyses(image_ids=[product_image.pk, product_image.pk])
+    first = enqueue_analyses(image_ids=[product_image.pk])
+    second = enqueue_analyses(image_ids=[product_image.pk, product_image.pk])
 
     assert len(first) == 1 and second == []
     assert ImageAnalysis.objects.queued().count() == 1
@@ -106,10 +106,10 @@ def test_two_paths_queueing_the_same_image_at_once_get_one_pending_analysis(prod
 
 
 def test_a_queued_request_is_taken_up_by_the_task_not_duplicated(product_image, provider_settings, answering):
-    from tagging.queueing import queue_analyses
+    from tagging.queueing import enqueue_analyses
 
     answering(full_answer())
-    (queued,) = queue_analyses(image_ids=[product_image.pk])
+    (queued,) = enqueue_analyses(image_ids=[product_image.pk])
 
     analysis = services.analyze_image(image_id=product_image.pk)
 

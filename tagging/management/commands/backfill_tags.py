@@ -184,7 +184,7 @@ class Command(BaseCommand):
         count, size = 0, queueing.batch_size()
         for chunk in chunks:
             with transaction.atomic():
-                queued = queueing.queue_analyses(image_ids=chunk, workflow=workflow, force=force, queue=queue)
+                queued = queueing.enqueue_analyses(image_ids=chunk, workflow=workflow, force=force, queue=queue)
             for start in range(0, len(queued), size):
                 group = queued[start : start + size]
                 if bound is not None:
