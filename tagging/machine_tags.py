@@ -47,6 +47,18 @@ def _capped(findings: list[Finding]) -> list[Finding]:
     return ranked[:MAX_TAGS_PER_IMAGE]
 
 
+def propose_new_words(*, analysis: ImageAnalysis, findings: Findings) -> None:
+    """Find or propose the vocabulary entry of each finding that will be written, each in its
+    own short transaction.
+
+    Called before a batch's transaction: batches that propose the same new words inside their
+    transactions, in different orders, wait on each other's unique-index entries until
+    PostgreSQL breaks the deadlock by failing one of them.
+    """
+    for finding in _capped(findings.tags):
+        vocabulary.resolve(facet=finding.facet, value=finding.value, analysis=analysis)
+
+
 @dataclass
 class TagWrites:
     """What writing an analysis's tags left for the caller: the audit events to save, and

@@ -43,7 +43,14 @@ from tagging.analysis.prompts import PROMPT_VERSION, messages_for
 from tagging.analysis.quality import QualityReport, measure_quality
 from tagging.analysis.schema import schema_for, schema_name
 from tagging.events import announce_tags_changed
-from tagging.machine_tags import APPLY_MEDIUM_AT, TagWrites, apply_machine_tags, record_tag_event, status_for
+from tagging.machine_tags import (
+    APPLY_MEDIUM_AT,
+    TagWrites,
+    apply_machine_tags,
+    propose_new_words,
+    record_tag_event,
+    status_for,
+)
 from tagging.models import Flag, ImageAnalysis, ProductTag, ProductTagEvent, Tag, TagSynonym
 
 logger = logging.getLogger(__name__)
@@ -227,9 +234,7 @@ def _earlier_analyses(analyses: Sequence[ImageAnalysis]) -> dict[int, ImageAnaly
     analyser now in use}, read in one query for a batch. Forced analyses and quality checks
     have none: they are run afresh."""
     wanted = [
-        analysis
-        for analysis in analyses
-        if not analysis.force and analysis.workflow != ImageAnalysis.Workflow.QUALITY
+        analysis for analysis in analyses if not analysis.force and analysis.workflow != ImageAnalysis.Workflow.QUALITY
     ]
     if not wanted:
         return {}
@@ -362,10 +367,15 @@ def _ask_model(*, analysis: ImageAnalysis, jpeg: bytes, quality: QualityReport) 
 def _record(outcomes: list[tuple[ImageAnalysis, Outcome]]) -> None:
     """Write a batch's outcomes in one transaction and announce the products whose tags changed once.
 
-    The batch's tag rows are read in one query and its audit events written in one INSERT.
+    New vocabulary words are proposed first, each committed on its own (see
+    ``propose_new_words``). The batch's tag rows are read in one query and its audit events
+    written in one INSERT.
     Each image's own writes are in a savepoint: one that fails is recorded on its analysis,
     the rest stand.
     """
+    for analysis, outcome in outcomes:
+        if outcome.findings is not None and analysis.workflow in TAG_WORKFLOWS:
+            propose_new_words(analysis=analysis, findings=outcome.findings)
     changed: set[int] = set()
     events: list[ProductTagEvent] = []
     with transaction.atomic():
@@ -704,12 +714,16 @@ def accept_proposed_tag(*, tag: Tag, actor, parent: Tag | None = None) -> Tag:
             tag.parent = parent
         tag.save(update_fields=["status", "parent"])
         products = set()
-        waiting = ProductTag.objects.waiting().filter(
-            tag=tag,
-            source=ProductTag.Source.AI,
-            reviewed_at__isnull=True,
-            confidence__gte=APPLY_MEDIUM_AT,
-        ).select_related("analysis")
+        waiting = (
+            ProductTag.objects.waiting()
+            .filter(
+                tag=tag,
+                source=ProductTag.Source.AI,
+                reviewed_at__isnull=True,
+                confidence__gte=APPLY_MEDIUM_AT,
+            )
+            .select_related("analysis")
+        )
         for row in waiting:
             before = row.status
             row.status, row.band = status_for(confidence=row.confidence, tag=tag)
