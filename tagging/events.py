@@ -50,9 +50,9 @@ def announced_together() -> Iterator[None]:
 def _send(product_ids: list[int]) -> None:
     tags_changed.send(sender=ProductTag, product_ids=product_ids)
     if settings.SHELFSIGHT_WEBHOOK_URL:
-        webhooks.queue_delivery(event="tags_changed", body=webhooks.tags_changed_body(product_ids=product_ids))
+        webhooks.enqueue_delivery(event="tags_changed", body=webhooks.tags_changed_body(product_ids=product_ids))
 
 
 def deliver_webhook(body: str, delivery_round: int = 1) -> None:
     """Tasks and schedules queued by earlier versions name this: the body becomes a recorded delivery."""
-    webhooks.queue_delivery(event=json.loads(body).get("event", "tags_changed"), body=body)
+    webhooks.enqueue_delivery(event=json.loads(body).get("event", "tags_changed"), body=body)

@@ -60,7 +60,7 @@ def tags_changed_body(*, product_ids: list[int]) -> str:
     )
 
 
-def queue_delivery(*, event: str, body: str) -> WebhookDelivery:
+def enqueue_delivery(*, event: str, body: str) -> WebhookDelivery:
     """Record a delivery and queue its first attempt once the current transaction commits."""
     delivery = WebhookDelivery.objects.create(event=event, body=body)
     transaction.on_commit(lambda: _queue_attempt(delivery))

@@ -53,7 +53,7 @@ def receiver(settings):
 
 @pytest.fixture
 def delivery(settings):
-    return webhooks.queue_delivery(event="tags_changed", body=webhooks.tags_changed_body(product_ids=[7]))
+    return webhooks.enqueue_delivery(event="tags_changed", body=webhooks.tags_changed_body(product_ids=[7]))
 
 
 def announce(product_ids, capture):
