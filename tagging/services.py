@@ -80,21 +80,8 @@ QUALITY_WORKFLOWS = {ImageAnalysis.Workflow.FULL, ImageAnalysis.Workflow.QUALITY
 PROHIBITED_WORKFLOWS = {ImageAnalysis.Workflow.FULL, ImageAnalysis.Workflow.PROHIBITED}
 
 
-def quality_flag_below() -> float:
-    return QUALITY_FLAG_BELOW
-
-
-def prohibited_flag_at() -> float:
-    return PROHIBITED_FLAG_AT
-
-
-def retry_delays() -> tuple[int, ...]:
-    """Seconds from a failed attempt to the next; one retry per entry."""
-    return RETRY_DELAYS
-
-
 def max_attempts() -> int:
-    return 1 + len(retry_delays())
+    return 1 + len(RETRY_DELAYS)
 
 
 def lease_seconds() -> int:
@@ -428,7 +415,7 @@ def _write_outcome(*, analysis: ImageAnalysis, outcome: Outcome, product_tags: l
     if outcome.findings is None:
         retry_at = None
         if outcome.error_class in RETRYABLE_ERRORS and analysis.attempts < max_attempts():
-            retry_at = now + timedelta(seconds=retry_delays()[analysis.attempts - 1])
+            retry_at = now + timedelta(seconds=RETRY_DELAYS[analysis.attempts - 1])
         changes |= {
             "status": ImageAnalysis.Status.FAILED,
             "error": outcome.error,
@@ -540,7 +527,7 @@ def estimate_analysis_cost(*, image_count: int, route: str = ROUTE) -> Decimal:
 
 
 def _flag_quality(*, analysis: ImageAnalysis, image: ProductImage, quality: QualityReport) -> None:
-    if quality.score >= quality_flag_below():
+    if quality.score >= QUALITY_FLAG_BELOW:
         return
     reason = (quality.reasons[0] if quality.reasons else "low quality")[:40]
     # Staff who cleared this flag for this image have decided; a re-run must not reopen it.
@@ -558,7 +545,7 @@ def _flag_quality(*, analysis: ImageAnalysis, image: ProductImage, quality: Qual
 
 
 def _flag_prohibited(*, analysis: ImageAnalysis, image: ProductImage, findings: Findings) -> bool:
-    threshold = prohibited_flag_at()
+    threshold = PROHIBITED_FLAG_AT
     raised = []
     for signal, confidence in sorted(findings.prohibited.items()):
         if confidence < threshold:

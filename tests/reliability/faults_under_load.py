@@ -126,7 +126,7 @@ def analysed_under_faults(file_database, django_db_blocker, faulty_provider):
             call_command("backfill_tags", "--no-progress", "--max-waiting", "0", stdout=io.StringIO())
             first_round = Counter(ImageAnalysis.objects.values_list("status", flat=True))
             retried = []
-            for delay in services.retry_delays():
+            for delay in services.RETRY_DELAYS:
                 cache.clear()  # the breaker's one-minute cooldown is long over when a retry is due
                 retried.append(services.retry_due_analyses(now=timezone.now() + timedelta(seconds=delay + 1)))
                 still_failed = list(ImageAnalysis.objects.failed().values_list("error", flat=True)[:5])

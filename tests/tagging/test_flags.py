@@ -91,4 +91,4 @@ def test_blurred_photo_gets_a_quality_flag_and_a_sharp_one_does_not(product, pro
 
     flags = Flag.objects.filter(kind=Flag.Kind.QUALITY)
     assert [(flag.image_id, flag.reason) for flag in flags] == [(soft.pk, "blurry")]
-    assert flags.get().details["score"] < services.quality_flag_below()
+    assert flags.get().details["score"] < services.QUALITY_FLAG_BELOW
