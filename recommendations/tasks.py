@@ -7,10 +7,10 @@ products costs little more than a refresh of one. Changes therefore gather in th
 cache's atomic ``add``), and the change that claims slot 0 queues the window's one drain task.
 The window stays open for as long as that task waits in the queue, with no timer: the drain
 closes it (the next change opens a new window and queues the next drain), then refreshes
-everything the slots hold in one call. If another drain is still refreshing, it passes its
-products on to the open window, so refreshes run one at a time. A change that finds its window
-closed once its ids are stored refreshes them on its own: the drain may have read the slots
-before they were written.
+everything the slots hold in one call. Refreshes run one at a time: a drain that finds another
+refreshing leaves its window open for that one to take when it is done. A change that finds its
+window closed once its ids are stored refreshes them on its own: the drain may have read the
+slots before they were written.
 """
 
 import uuid
@@ -58,22 +58,28 @@ def refresh_similar_products_task(product_ids: list[int]) -> int:
 
 
 def drain_similar_refresh_window_task(window: str) -> int:
-    """Close ``window`` and refresh every product changed in it; returns how many lists were written."""
-    if cache.get(OPEN_WINDOW_KEY) == window:
-        # Only this window's one drain closes it, so a plain set cannot undo another's.
-        cache.set(OPEN_WINDOW_KEY, uuid.uuid4().hex, None)
-    product_ids, keys = _gathered(window)
+    """Close ``window`` and refresh every product changed in it, then any window filled while
+    that ran; returns how many lists were written.
+
+    While another drain refreshes, this one leaves its window open and returns: the running
+    drain takes the open window when it is done, so a wait costs no worker.
+    """
     written = 0
-    if product_ids and not cache.add(RUNNING_KEY, True, timeout=_running_ttl()):
-        # Another refresh is running: hand these on to the window now open rather than run
-        # side by side, so refreshes never take more than one worker from tagging.
-        enqueue_similar_refresh(product_ids=sorted(product_ids))
-    elif product_ids:
+    while cache.add(RUNNING_KEY, True, timeout=_running_ttl()):
         try:
-            written = refresh_similar_products(product_ids=sorted(product_ids))
+            if cache.get(OPEN_WINDOW_KEY) == window:
+                # Only the drain holding the running mark closes a window, so a plain set is safe.
+                cache.set(OPEN_WINDOW_KEY, uuid.uuid4().hex, None)
+            product_ids, keys = _gathered(window)
+            if product_ids:
+                written += refresh_similar_products(product_ids=sorted(product_ids))
+            cache.delete_many([*keys, _key(window, "next")])
         finally:
             cache.delete(RUNNING_KEY)
-    cache.delete_many([*keys, _key(window, "next")])
+        # Changes made meanwhile whose own drain found this one running wait in the open window.
+        window = open_window()
+        if cache.get(_key(window, 0)) is None:
+            break
     return written
 
 

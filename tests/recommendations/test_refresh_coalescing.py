@@ -63,7 +63,7 @@ def test_a_change_whose_window_closed_while_it_stored_its_ids_is_refreshed_on_it
     assert queued() == [(tasks.REFRESH_TASK, ([4],))]
 
 
-def test_a_drain_passes_its_products_on_while_another_refresh_runs():
+def test_a_drain_that_finds_another_refreshing_leaves_its_window_open_and_queues_nothing():
     tasks.enqueue_similar_refresh(product_ids=[7])
     ((_func, (window,)),) = queued()
     OrmQ.objects.all().delete()
@@ -71,6 +71,31 @@ def test_a_drain_passes_its_products_on_while_another_refresh_runs():
 
     assert tasks.drain_similar_refresh_window_task(window) == 0
 
-    ((func, (next_window,)),) = queued()
-    assert func == tasks.DRAIN_TASK
-    assert next_window == tasks.open_window() != window
+    assert queued() == []
+    assert tasks.open_window() == window
+
+
+def test_a_drain_then_takes_the_window_filled_while_it_refreshed(small_catalog, monkeypatch):
+    rebuild_similar_products()
+    SimilarProduct.objects.all().delete()
+    p1, p4 = small_catalog["p1"].pk, small_catalog["p4"].pk
+    tasks.enqueue_similar_refresh(product_ids=[p1])
+    ((_func, (first,)),) = queued()
+    OrmQ.objects.all().delete()
+    refreshed: list[list[int]] = []
+    refresh = tasks.refresh_similar_products
+
+    def refresh_while_p4_changes(*, product_ids):
+        refreshed.append(list(product_ids))
+        if len(refreshed) == 1:
+            tasks.enqueue_similar_refresh(product_ids=[p4])  # its drain would find this one running
+        return refresh(product_ids=product_ids)
+
+    monkeypatch.setattr(tasks, "refresh_similar_products", refresh_while_p4_changes)
+
+    tasks.drain_similar_refresh_window_task(first)
+
+    assert refreshed == [[p1], [p4]]
+    assert {p1, p4} <= set(SimilarProduct.objects.values_list("product_id", flat=True))
+    ((_func, (second,)),) = queued()
+    assert tasks.drain_similar_refresh_window_task(second) == 0  # nothing left for the window's own drain
