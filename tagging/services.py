@@ -545,10 +545,9 @@ def _flag_quality(*, analysis: ImageAnalysis, image: ProductImage, quality: Qual
 
 
 def _flag_prohibited(*, analysis: ImageAnalysis, image: ProductImage, findings: Findings) -> bool:
-    threshold = PROHIBITED_FLAG_AT
     raised = []
     for signal, confidence in sorted(findings.prohibited.items()):
-        if confidence < threshold:
+        if confidence < PROHIBITED_FLAG_AT:
             continue
         if Flag.objects.filter(image=image, kind=Flag.Kind.PROHIBITED, reason=signal).exists():
             continue
